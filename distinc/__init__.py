@@ -1,0 +1,55 @@
+"""distinc: keep training a model as its Parquet data grows, paying only for the new partitions."""
+
+from distinc.api import IncrementalModel, Status, init, open
+from distinc.engine.update import UpdateResult
+from distinc.exceptions import (
+    ClusterError,
+    ConcurrentUpdateError,
+    ConfigurationError,
+    CorruptPartitionError,
+    DataError,
+    DistincError,
+    IntegrityError,
+    InvalidValueError,
+    LedgerFormatError,
+    PartitionChangedError,
+    PartitionMissingError,
+    SchemaError,
+    StoreError,
+    StoreExistsError,
+    StoreNotFoundError,
+    UnsafeBackendError,
+    UnseenLabelError,
+    VersionNotFoundError,
+)
+from distinc.spec import ModelSpec, TrainingOptions
+from distinc.store.check import check_store
+
+__all__ = [
+    "ClusterError",
+    "ConcurrentUpdateError",
+    "ConfigurationError",
+    "CorruptPartitionError",
+    "DataError",
+    "DistincError",
+    "IncrementalModel",
+    "IntegrityError",
+    "InvalidValueError",
+    "LedgerFormatError",
+    "ModelSpec",
+    "PartitionChangedError",
+    "PartitionMissingError",
+    "SchemaError",
+    "Status",
+    "StoreError",
+    "StoreExistsError",
+    "StoreNotFoundError",
+    "TrainingOptions",
+    "UnsafeBackendError",
+    "UnseenLabelError",
+    "UpdateResult",
+    "VersionNotFoundError",
+    "check_store",
+    "init",
+    "open",
+]

@@ -1,0 +1,181 @@
+"""The Python API: ``distinc.init`` and ``distinc.open`` return an ``IncrementalModel``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from distinc.dataset.partition import DataSource
+from distinc.dataset.schema import ColumnContract
+from distinc.engine.cluster import dask_client
+from distinc.engine.rollback import rollback
+from distinc.engine.setup import initialise
+from distinc.engine.update import UpdateResult, plan_update, update
+from distinc.exceptions import VersionNotFoundError
+from distinc.ledger.entry import LedgerEntry
+from distinc.ledger.plan import Plan
+from distinc.predict.batch import PredictionSummary, predict_dataset
+from distinc.predict.evaluate import evaluate_model
+from distinc.spec import ModelSpec, TrainingOptions
+from distinc.store.check import check_store
+from distinc.store.store import ModelStore
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where a store stands: its head version and how the dataset compares with it."""
+
+    version: int | None
+    spec: ModelSpec
+    trained: tuple[str, ...]
+    plan: Plan
+
+
+class IncrementalModel:
+    """A versioned model that keeps learning from new partitions of its dataset.
+
+    Open one with ``distinc.open("./store")`` or create one with ``distinc.init``; then
+    ``model.update()`` learns what is new, ``model.model()`` returns the fitted estimator and
+    ``model.predict(data, out=...)`` scores a dataset on the cluster.
+    """
+
+    def __init__(self, store: ModelStore) -> None:
+        self.store = store
+
+    def __repr__(self) -> str:
+        return f"IncrementalModel({self.store.url!r}, version={self.version})"
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.store.spec
+
+    @property
+    def version(self) -> int | None:
+        head = self.store.head()
+        return None if head is None else head.version
+
+    def update(
+        self,
+        *,
+        client: Any = None,
+        scheduler: str | None = None,
+        on_modified: str = "error",
+        on_missing: str = "error",
+        dry_run: bool = False,
+    ) -> UpdateResult:
+        """Train on every partition not yet learned and commit a version (or do nothing)."""
+        return update(
+            self.store,
+            client=client,
+            scheduler=scheduler,
+            on_modified=on_modified,
+            on_missing=on_missing,
+            dry_run=dry_run,
+        )
+
+    def status(self) -> Status:
+        lineage, plan, _ = plan_update(self.store, on_modified="retrain", on_missing="warn")
+        return Status(lineage.version, self.spec, tuple(sorted(lineage.trained)), plan)
+
+    def history(self) -> tuple[LedgerEntry, ...]:
+        return self.store.entries()
+
+    def model(self, version: int | None = None) -> Any:
+        """The fitted estimator of ``version`` (default: the head), verified against its hash."""
+        entry = self.store.head() if version is None else self.store.entry(version)
+        if entry is None:
+            raise VersionNotFoundError("The store has no versions yet; run an update first.")
+        return self.store.load_model(entry)
+
+    def predict(
+        self,
+        data: str,
+        *,
+        out: str,
+        version: int | None = None,
+        keep: Sequence[str] = (),
+        storage_options: dict[str, Any] | None = None,
+        client: Any = None,
+        scheduler: str | None = None,
+    ) -> PredictionSummary:
+        """Score every partition under ``data``, writing one Parquet file per input to ``out``."""
+        model = self.model(version)
+        source = DataSource(data, dict(storage_options or self.spec.storage_options))
+        with dask_client(scheduler, client=client) as dask:
+            return predict_dataset(
+                dask,
+                model,
+                ColumnContract.from_spec(self.spec),
+                source,
+                out,
+                keep=keep,
+                out_options=storage_options,
+            )
+
+    def evaluate(
+        self,
+        data: str,
+        *,
+        version: int | None = None,
+        storage_options: dict[str, Any] | None = None,
+        client: Any = None,
+        scheduler: str | None = None,
+    ) -> dict[str, float]:
+        """Holdout metrics of ``version`` (default: the head) on the partitions under ``data``."""
+        model = self.model(version)
+        source = DataSource(data, dict(storage_options or self.spec.storage_options))
+        with dask_client(scheduler, client=client) as dask:
+            return evaluate_model(dask, model, ColumnContract.from_spec(self.spec), source)
+
+    def rollback(self, to: int) -> LedgerEntry:
+        """Commit a new version whose model is version ``to``'s."""
+        return rollback(self.store, to)
+
+    def verify(self) -> list[str]:
+        """Broken store invariants, as sentences; empty when the store is consistent."""
+        return check_store(self.store)
+
+
+def open(
+    store: str, *, storage_options: dict[str, Any] | None = None, durable: bool = False
+) -> IncrementalModel:
+    """Open the store at ``store`` (a path or fsspec URL)."""
+    return IncrementalModel(
+        ModelStore.open(store, storage_options=storage_options, durable=durable)
+    )
+
+
+def init(
+    store: str,
+    *,
+    data: str,
+    model: str,
+    target: str | None = None,
+    params: dict[str, Any] | None = None,
+    features: Sequence[str] | None = None,
+    classes: Sequence[Any] | None = None,
+    strategy: str | None = None,
+    options: TrainingOptions | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> IncrementalModel:
+    """Create a store that trains ``model`` on the Parquet partitions under ``data``.
+
+    ``model`` is a scikit-learn class name or dotted path, or ``"xgboost"``; ``params`` are
+    its constructor arguments, validated here. Feature names and types are pinned from the
+    first partition's footer unless ``features`` names them.
+    """
+    return IncrementalModel(
+        initialise(
+            store,
+            data=data,
+            model=model,
+            target=target,
+            params=params,
+            features=features,
+            classes=classes,
+            strategy=strategy,
+            options=options,
+            storage_options=storage_options,
+        )
+    )

@@ -1,0 +1,339 @@
+"""The ``distinc`` command: exit 0 on success or no-op, 1 with one line on stderr on error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from distinc.exceptions import ConfigurationError, DistincError
+
+logger = logging.getLogger("distinc")
+
+
+def parse_value(text: str) -> Any:
+    """A command-line value as JSON when it parses (``0``, ``1e-4``, ``[50,50]``), else text.
+
+    Examples
+    --------
+    >>> parse_value("0"), parse_value("log_loss"), parse_value("[50, 50]")
+    (0, 'log_loss', [50, 50])
+    """
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def parse_pairs(pairs: Sequence[str], flag: str) -> dict[str, Any]:
+    """``KEY=VALUE`` arguments as a dict."""
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigurationError(f"{flag} expects KEY=VALUE; got {pair!r}.")
+        result[key] = parse_value(value)
+    return result
+
+
+def parse_list(text: str | None) -> list[Any] | None:
+    """A comma-separated list, each item parsed like ``parse_value``."""
+    if text is None:
+        return None
+    return [parse_value(item.strip()) for item in text.split(",") if item.strip()]
+
+
+def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
+    print(json.dumps(data, indent=2, default=str) if getattr(args, "json", False) else text)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    import distinc
+    from distinc.spec import TrainingOptions
+
+    features = parse_list(args.features)
+    model = distinc.init(
+        args.store,
+        data=args.data,
+        model=args.model,
+        target=args.target,
+        params=parse_pairs(args.param, "--param"),
+        features=None if features is None else [str(name) for name in features],
+        classes=parse_list(args.classes),
+        strategy=args.strategy,
+        options=TrainingOptions(task_rows=args.task_rows, prefetch=args.prefetch),
+        storage_options=parse_pairs(args.storage_option, "--storage-option"),
+    )
+    spec = model.spec
+    print(
+        f"initialised {args.store}: {spec.model} ({spec.strategy}), "
+        f"{len(spec.features)} feature(s), target {spec.target!r}"
+    )
+    return 0
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from distinc.cli import render
+
+    result = _open(args).update(
+        scheduler=args.scheduler,
+        on_modified=args.on_modified,
+        on_missing=args.on_missing,
+        dry_run=args.dry_run,
+    )
+    _emit(args, render.update_json(result), render.update_text(result))
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from distinc.cli import render
+
+    status = _open(args).status()
+    _emit(args, render.status_json(status), render.status_text(status))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from distinc.cli import render
+
+    entries = _open(args).history()
+    _emit(args, [render.history_item(e) for e in entries], render.history_text(entries))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    summary = _open(args).predict(
+        args.data,
+        out=args.out,
+        version=args.version,
+        keep=parse_list(args.keep) or (),
+        scheduler=args.scheduler,
+    )
+    print(
+        f"wrote predictions for {summary.rows:,} rows in {summary.files} file(s) to {summary.out}"
+    )
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from distinc.cli import render
+
+    metrics = _open(args).evaluate(args.data, version=args.version, scheduler=args.scheduler)
+    _emit(args, metrics, render.metrics_text(metrics))
+    return 0
+
+
+def cmd_rollback(args: argparse.Namespace) -> int:
+    entry = _open(args).rollback(args.to)
+    print(f"version {entry.version}: rolled back to the model of version {args.to}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    problems = _open(args).verify()
+    if problems:
+        print(
+            f"distinc: store {args.store} is inconsistent: {problems[0]}"
+            + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""),
+            file=sys.stderr,
+        )
+        for problem in problems[1:]:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    print(f"store {args.store} is consistent")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from distinc.cli.demo import run_demo
+
+    run_demo(args.dir, scheduler=args.scheduler)
+    return 0
+
+
+def _open(args: argparse.Namespace) -> Any:
+    import distinc
+
+    return distinc.open(args.store)
+
+
+def _store(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("store", metavar="STORE", help="store path or fsspec URL")
+
+
+def _scheduler(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="Dask scheduler to use (default: $DASK_SCHEDULER_ADDRESS, else a LocalCluster "
+        "sized to this machine)",
+    )
+
+
+def _json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="distinc",
+        description="Keep training a model as its Parquet data grows: each update learns only "
+        "the partitions the model has not seen.",
+    )
+    parser.add_argument("--quiet", action="store_true", help="only warnings and errors")
+    parser.add_argument("--traceback", action="store_true", help="show tracebacks on error")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
+        sub = commands.add_parser(name, help=text, description=text)
+        sub.set_defaults(handler=handler)
+        return sub
+
+    init = command("init", cmd_init, "create a store for a model and its dataset")
+    _store(init)
+    init.add_argument(
+        "--data",
+        required=True,
+        metavar="URL",
+        help="root of the Parquet dataset (path or fsspec URL)",
+    )
+    init.add_argument(
+        "--model", required=True, help="scikit-learn class name, dotted path, or 'xgboost'"
+    )
+    init.add_argument("--target", metavar="COLUMN", help="label column (omit for unsupervised)")
+    init.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="estimator parameter; VALUE is parsed as JSON when it can be",
+    )
+    init.add_argument(
+        "--features", metavar="A,B,C", help="feature columns (default: every column but the target)"
+    )
+    init.add_argument(
+        "--classes",
+        metavar="A,B",
+        help="every class the model will ever see (default: the labels of the "
+        "first update, then pinned)",
+    )
+    init.add_argument("--strategy", help="override the strategy chosen from the estimator")
+    init.add_argument(
+        "--task-rows",
+        type=int,
+        default=200_000,
+        metavar="N",
+        help="rows per training task; small partitions are grouped up to it (default: 200000)",
+    )
+    init.add_argument(
+        "--prefetch",
+        type=int,
+        default=2,
+        metavar="N",
+        help="tasks read ahead of the partial_fit model (default: 2)",
+    )
+    init.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec storage option for the data and the store",
+    )
+
+    update = command("update", cmd_update, "train on the partitions not yet learned")
+    _store(update)
+    _scheduler(update)
+    update.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")
+    update.add_argument(
+        "--on-modified",
+        default="error",
+        choices=["error", "skip", "retrain"],
+        help="what to do when a learned partition was rewritten (default: error)",
+    )
+    update.add_argument(
+        "--on-missing",
+        default="error",
+        choices=["error", "warn"],
+        help="what to do when a learned partition is gone (default: error)",
+    )
+    _json(update)
+
+    status = command("status", cmd_status, "the head version and what is new in the data")
+    _store(status)
+    _json(status)
+
+    history = command("history", cmd_history, "every version, oldest first")
+    _store(history)
+    _json(history)
+
+    predict = command("predict", cmd_predict, "score a dataset, one output file per input file")
+    _store(predict)
+    predict.add_argument("--data", required=True, metavar="URL")
+    predict.add_argument("--out", required=True, metavar="URL")
+    predict.add_argument("--version", type=int, help="version to use (default: the head)")
+    predict.add_argument("--keep", metavar="A,B", help="input columns to copy into the output")
+    _scheduler(predict)
+
+    evaluate = command("evaluate", cmd_evaluate, "metrics of a version on a holdout dataset")
+    _store(evaluate)
+    evaluate.add_argument("--data", required=True, metavar="URL")
+    evaluate.add_argument("--version", type=int, help="version to evaluate (default: the head)")
+    _scheduler(evaluate)
+    _json(evaluate)
+
+    roll = command("rollback", cmd_rollback, "commit a new version restoring an earlier model")
+    _store(roll)
+    roll.add_argument("--to", type=int, required=True, metavar="N")
+
+    verify = command("verify", cmd_verify, "check the store's invariants")
+    _store(verify)
+
+    demo = command("demo", cmd_demo, "generate data, fit, add data, update, compare to retrain")
+    demo.add_argument("--dir", help="folder for the demo's data and store (default: temporary)")
+    _scheduler(demo)
+    return parser
+
+
+def _configure_logging(quiet: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("distinc: %(message)s"))
+    logger.handlers[:] = [handler]
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+    for noisy in ("distributed", "tornado", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _configure_logging(args.quiet)
+    try:
+        code: int = args.handler(args)
+        return code
+    except DistincError as exc:
+        print(f"distinc: error: {exc.message}", file=sys.stderr)
+        if args.traceback:
+            traceback.print_exc()
+        return 1
+    except KeyboardInterrupt:
+        print("distinc: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        print(
+            f"distinc: internal error: {type(exc).__name__}: {exc} (rerun with --traceback "
+            "for details)",
+            file=sys.stderr,
+        )
+        if args.traceback or os.environ.get("DISTINC_TRACEBACK"):
+            traceback.print_exc()
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""Reading partitions into Arrow tables, feature matrices and Dask collections."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from fsspec.implementations.local import LocalFileSystem
+
+from distinc.dataset.partition import DataSource
+from distinc.dataset.schema import ColumnContract
+from distinc.exceptions import CorruptPartitionError, PartitionMissingError, SchemaError
+
+
+def read_bytes(source: DataSource, key: str) -> bytes | pa.Buffer:
+    """The raw bytes of partition ``key``; a vanished file is named as such.
+
+    Local files are memory-mapped rather than copied: the scan hashes and parses them in place.
+    """
+    fs, _ = source.filesystem()
+    path = source.path_of(key)
+    try:
+        if isinstance(fs, LocalFileSystem):
+            with pa.memory_map(path) as mapped:
+                return mapped.read_buffer() if mapped.size() else b""
+        return bytes(fs.cat_file(path))
+    except FileNotFoundError as exc:
+        raise PartitionMissingError(
+            f"Partition {key!r} vanished during the update; it was not trained. Rerun the "
+            "update once the data settles.",
+            partition=key,
+        ) from exc
+
+
+def parquet_file(data: bytes | pa.Buffer, key: str) -> pq.ParquetFile:
+    """Parse ``data`` as Parquet, naming the partition when it cannot be."""
+    try:
+        return pq.ParquetFile(pa.BufferReader(data))
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptPartitionError(
+            f"Partition {key!r} is not readable Parquet ({exc}). Replace or remove the file; "
+            "it was not trained.",
+            partition=key,
+        ) from exc
+
+
+def read_table(source: DataSource, key: str, columns: Sequence[str]) -> pa.Table:
+    """Columns ``columns`` of partition ``key``, matched by name."""
+    parquet = parquet_file(read_bytes(source, key), key)
+    present = set(parquet.schema_arrow.names)
+    absent = [name for name in columns if name not in present]
+    if absent:
+        raise SchemaError(
+            f"Partition {key!r} has no column {absent[0]!r} (the model needs {absent}).",
+            partition=key,
+            column=absent[0],
+        )
+    try:
+        return parquet.read(columns=list(columns))
+    except (pa.ArrowException, OSError) as exc:
+        raise CorruptPartitionError(
+            f"Partition {key!r} could not be read ({exc}); it was not trained.", partition=key
+        ) from exc
+
+
+def feature_matrix(table: pa.Table, features: Sequence[str]) -> np.ndarray:
+    """A C-ordered float64 matrix of ``features``, in the pinned order.
+
+    Stacking whole columns and transposing once is about twice as fast as filling the matrix
+    column by column (strided writes).
+    """
+    if not features:
+        return np.empty((table.num_rows, 0), dtype=np.float64)
+    columns = [
+        table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        for name in features
+    ]
+    return np.ascontiguousarray(np.vstack(columns).T)
+
+
+def label_vector(table: pa.Table, target: str) -> np.ndarray:
+    return np.asarray(table.column(target).to_numpy(zero_copy_only=False))
+
+
+def read_xy(
+    source: DataSource, key: str, contract: ColumnContract
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Features and labels of one partition, ready for an estimator."""
+    table = read_table(source, key, contract.columns)
+    labels = label_vector(table, contract.target) if contract.target is not None else None
+    return feature_matrix(table, contract.features), labels
+
+
+def read_frame(key: str, source: DataSource, columns: Sequence[str] | None) -> pd.DataFrame:
+    """One partition as pandas, for Dask collections (one task per partition)."""
+    parquet = parquet_file(read_bytes(source, key), key)
+    names = list(columns) if columns is not None else None
+    return parquet.read(columns=names).to_pandas()
+
+
+def partitions_frame(
+    source: DataSource, keys: Sequence[str], meta: pd.DataFrame, columns: Sequence[str] | None
+) -> Any:
+    """A Dask DataFrame with exactly one partition per key, in order."""
+    import dask.dataframe as dd
+
+    return dd.from_map(
+        read_frame,
+        list(keys),
+        source=source,
+        columns=None if columns is None else list(columns),
+        meta=meta,
+        enforce_metadata=False,
+        label="distinc-read",
+    )

@@ -1,0 +1,1 @@
+"""Stage 6: the use cases (init, update, rollback) that drive the stages to their left."""

@@ -1,0 +1,169 @@
+"""Scanning the delta on the cluster and clearing it partition by partition.
+
+Every selected partition is scanned once, in parallel across the workers. Profiles come back to
+the driver, where admission judges them in training order; a strategy receives each group as
+soon as it is cleared, so training overlaps with the scan of later partitions. The first bad
+profile, wherever it is, stops everything: the remaining scans finish, every problem is named
+in one error, and nothing is committed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from distinc.dataset.partition import DataSource, Partition
+from distinc.dataset.profile import Batch, PartitionProfile, scan_partitions
+from distinc.dataset.schema import ColumnContract
+from distinc.dataset.tasks import coalesce
+from distinc.ledger.admit import Admission, Admitter, problems_of
+from distinc.ledger.lineage import Lineage
+from distinc.trainers.base import AdmittedGroup
+
+# A scan task reads about this many bytes, fewer when that leaves workers idle.
+SCAN_TASK_BYTES = 64 * 2**20
+TASKS_PER_WORKER = 8
+# Batches stay in worker memory when the delta, decoded, needs at most this share of it.
+KEEP_SHARE = 0.25
+DECODED_PER_FILE_BYTE = 4
+
+
+def profiles_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> list[PartitionProfile]:
+    return [profile for profile, _ in scanned]
+
+
+def batches_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> dict[str, Batch | None]:
+    return {profile.key: batch for profile, batch in scanned}
+
+
+def cluster_memory(client: Any) -> int:
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    return int(sum(worker.get("memory_limit") or 0 for worker in workers))
+
+
+def worth_keeping(client: Any, partitions: Sequence[Partition]) -> bool:
+    """Whether the decoded delta fits comfortably in the cluster's memory."""
+    decoded = DECODED_PER_FILE_BYTE * sum(part.fingerprint.size for part in partitions)
+    return decoded <= KEEP_SHARE * cluster_memory(client)
+
+
+class DeltaScan:
+    """The ``Delta`` of an update: scans submitted at construction, verdicts on demand."""
+
+    def __init__(
+        self,
+        client: Any,
+        source: DataSource,
+        selected: Sequence[Partition],
+        *,
+        contract: ColumnContract,
+        lineage: Lineage,
+        declared_classes: tuple[Any, ...] | None,
+        allow_new_classes: bool = False,
+        keep: bool,
+    ) -> None:
+        from distributed import as_completed
+
+        self.contract = contract
+        workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        total = sum(part.fingerprint.size for part in selected)
+        budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
+        self.parts = coalesce(list(selected), lambda part: part.fingerprint.size, budget)
+        pinned = lineage.classes or declared_classes
+        self.admitter = Admitter(
+            contract=contract, lineage=lineage, classes=pinned, allow_new_classes=allow_new_classes
+        )
+        self.checked_classes = None if allow_new_classes else pinned
+        self.settled = pinned is not None and not allow_new_classes
+        token = uuid.uuid4().hex[:8]
+        count = len(self.parts)
+        # One call per kind, so the scheduler sees every scan at once and queues them by
+        # priority; splitting a scan's result is instant and jumps that queue, so each profile
+        # reaches the driver as soon as its scan ends.
+        scans = client.map(
+            scan_partitions,
+            [source] * count,
+            [[part.key for part in group] for group in self.parts],
+            [contract] * count,
+            [keep] * count,
+            key=[f"distinc-scan-{token}-{i}" for i in range(count)],
+            retries=1,
+        )
+        self.profile_futures = client.map(
+            profiles_of,
+            scans,
+            key=[f"distinc-profiles-{token}-{i}" for i in range(count)],
+            priority=2,
+        )
+        self.batch_futures: list[Any | None] = (
+            client.map(
+                batches_of,
+                scans,
+                key=[f"distinc-batches-{token}-{i}" for i in range(count)],
+                priority=2,
+            )
+            if keep
+            else [None] * count
+        )
+        self._index = {future.key: i for i, future in enumerate(self.profile_futures)}
+        self._arrivals = as_completed(self.profile_futures, with_results=True)
+        self._profiles: dict[int, list[PartitionProfile]] = {}
+        self._judged: list[AdmittedGroup] = []
+
+    def _receive_one(self) -> None:
+        future, profiles = next(self._arrivals)
+        self._profiles[self._index[future.key]] = profiles
+        if any(problems_of(profile, self.contract, self.checked_classes) for profile in profiles):
+            self._fail()
+
+    def _fail(self) -> None:
+        for future, profiles in self._arrivals:
+            self._profiles[self._index[future.key]] = profiles
+        self.release()
+        for i in range(len(self._judged), len(self.parts)):
+            self._judge(i)
+        self.admitter.result()
+
+    def _judge(self, i: int) -> AdmittedGroup:
+        by_key = {profile.key: profile for profile in self._profiles[i]}
+        verdicts = [self.admitter.judge(part, by_key[part.key]) for part in self.parts[i]]
+        admitted = tuple(learned for learned in verdicts if learned is not None)
+        group = AdmittedGroup(i, admitted, self.batch_futures[i])
+        self._judged.append(group)
+        return group
+
+    def _clear_through(self, i: int) -> None:
+        while len(self._judged) <= i:
+            while len(self._judged) not in self._profiles:
+                self._receive_one()
+            self._judge(len(self._judged))
+
+    def classes(self) -> tuple[Any, ...] | None:
+        """The classes the model trains with; inferring them waits for every scan."""
+        if self.settled or self.contract.task != "classification":
+            return self.admitter.classes()
+        return self.admission().classes
+
+    def groups(self, start: int = 0) -> Iterator[AdmittedGroup]:
+        for i in range(start, len(self.parts)):
+            self._clear_through(i)
+            if self._judged[i].partitions:
+                yield self._judged[i]
+        self.admission()
+
+    def admission(self) -> Admission:
+        if self.parts:
+            self._clear_through(len(self.parts) - 1)
+        return self.admitter.result()
+
+    def forget_batches(self) -> None:
+        """Read partitions again from here on (kept batches may be lost with a worker)."""
+        self.batch_futures = [None] * len(self.batch_futures)
+        self._judged = [AdmittedGroup(g.index, g.partitions, None) for g in self._judged]
+
+    def release(self) -> None:
+        for future in [*self.profile_futures, *self.batch_futures]:
+            if future is not None:
+                future.release()
+        self.batch_futures = [None] * len(self.batch_futures)

@@ -1,0 +1,117 @@
+"""``init``: pin a model spec from the user's choices and the data's schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from distinc.dataset.listing import list_partitions
+from distinc.dataset.partition import DataSource
+from distinc.dataset.schema import is_numeric
+from distinc.estimators import build_estimator, default_strategy, resolve_path, task_of
+from distinc.exceptions import ConfigurationError, DataError
+from distinc.spec import ModelSpec, TrainingOptions
+from distinc.store.store import ModelStore
+from distinc.trainers import available_strategies
+
+
+def _data_schema(source: DataSource) -> tuple[str, dict[str, str]]:
+    """The first partition's key and its column types, read from its footer only."""
+    partitions = list_partitions(source)
+    if not partitions:
+        raise DataError(
+            f"No Parquet files under {source.url!r}; init reads the column names and types "
+            "from the data, so add at least one partition first.",
+            url=source.url,
+        )
+    first = partitions[0].key
+    fs, _ = source.filesystem()
+    with fs.open(source.path_of(first), "rb") as handle:
+        schema = pq.read_schema(handle)
+    return first, {field.name: str(field.type) for field in schema}
+
+
+def _choose_features(
+    columns: dict[str, str], first: str, *, target: str | None, features: Sequence[str] | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    if target is not None and target not in columns:
+        raise ConfigurationError(
+            f"The target column {target!r} is not in partition {first!r} (columns: "
+            f"{sorted(columns)}).",
+            column=target,
+        )
+    chosen = list(features) if features else [name for name in columns if name != target]
+    for name in chosen:
+        if name not in columns:
+            raise ConfigurationError(
+                f"The feature column {name!r} is not in partition {first!r} (columns: "
+                f"{sorted(columns)}).",
+                column=name,
+            )
+        if not is_numeric(columns[name]):
+            raise ConfigurationError(
+                f"The feature column {name!r} is {columns[name]} in partition {first!r}; this "
+                "strategy takes numeric features only. Leave it out with --features.",
+                column=name,
+            )
+    if not chosen:
+        raise ConfigurationError("The model would have no feature columns; pass --features.")
+    return tuple(chosen), tuple(columns[name] for name in chosen)
+
+
+def initialise(
+    store_url: str,
+    *,
+    data: str,
+    model: str,
+    target: str | None = None,
+    params: dict[str, Any] | None = None,
+    features: Sequence[str] | None = None,
+    classes: Sequence[Any] | None = None,
+    strategy: str | None = None,
+    options: TrainingOptions | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> ModelStore:
+    """Create a store for ``model`` trained on the Parquet data at ``data``."""
+    params = dict(params or {})
+    path = resolve_path(model)
+    estimator = build_estimator(path, params)
+    task = task_of(estimator)
+    if task != "unsupervised" and target is None:
+        raise ConfigurationError(f"{model} is a {task} model: name its label column with --target.")
+    if classes is not None and task != "classification":
+        raise ConfigurationError(f"--classes applies to classifiers; {model} is a {task} model.")
+    chosen = strategy or default_strategy(path, estimator)
+    if chosen not in available_strategies():
+        raise ConfigurationError(
+            f"The {chosen!r} strategy for {model} is not available; available: "
+            f"{available_strategies()}.",
+            strategy=chosen,
+        )
+    if chosen == "stream" and not hasattr(estimator, "partial_fit"):
+        raise ConfigurationError(
+            f"{model} with these parameters has no partial_fit, so it cannot stream.",
+            strategy=chosen,
+        )
+    source = DataSource(data, dict(storage_options or {}))
+    first, columns = _data_schema(source)
+    names, types = _choose_features(columns, first, target=target, features=features)
+    spec = ModelSpec(
+        data=data,
+        model=model,
+        estimator=path,
+        strategy=chosen,
+        task=task,
+        target=target,
+        features=names,
+        feature_types=types,
+        params=params,
+        classes=None if classes is None else tuple(classes),
+        storage_options=dict(storage_options or {}),
+        options=options or TrainingOptions(),
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    )
+    return ModelStore.create(store_url, spec, storage_options=storage_options)

@@ -1,0 +1,201 @@
+"""The update: list, plan, profile, admit, train, write, commit — in that order.
+
+Nothing becomes visible before the final ``commit``: artifacts go under never-reused names and
+the ledger entry that references them is created last, with create-if-absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from distinc.dataset.listing import list_partitions, version_token
+from distinc.dataset.partition import DataSource
+from distinc.dataset.schema import ColumnContract
+from distinc.engine import faults
+from distinc.engine.cluster import dask_client
+from distinc.engine.scanning import DeltaScan, worth_keeping
+from distinc.exceptions import PartitionChangedError
+from distinc.ledger.admit import Admission
+from distinc.ledger.entry import ArtifactRef, LedgerEntry, SkippedPartition
+from distinc.ledger.lineage import Lineage
+from distinc.ledger.plan import Plan, Selection, make_plan, select
+from distinc.spec import parse_policy
+from distinc.store import codecs
+from distinc.store.store import ModelStore
+from distinc.store.versions import library_versions
+from distinc.trainers import trainer_for
+from distinc.trainers.base import TrainingJob, TrainingResult
+
+logger = logging.getLogger("distinc")
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """What an update did: the committed entry, or why there was nothing to commit."""
+
+    plan: Plan
+    entry: LedgerEntry | None = None
+    version: int | None = None
+    dry_run: bool = False
+    warnings: tuple[str, ...] = field(default=())
+
+    @property
+    def noop(self) -> bool:
+        return self.entry is None and not self.dry_run
+
+
+def plan_update(
+    store: ModelStore, *, on_modified: str = "error", on_missing: str = "error"
+) -> tuple[Lineage, Plan, Selection]:
+    """List the data and compare it with the ledger; raises on modified/missing by policy."""
+    spec = store.spec
+    lineage = store.lineage()
+    listed = list_partitions(DataSource(spec.data, spec.storage_options))
+    plan = make_plan(lineage, listed)
+    selection = select(
+        plan,
+        on_modified=parse_policy("on_modified", on_modified),
+        on_missing=parse_policy("on_missing", on_missing),
+    )
+    return lineage, plan, selection
+
+
+def update(
+    store: ModelStore,
+    *,
+    client: Any = None,
+    scheduler: str | None = None,
+    on_modified: str = "error",
+    on_missing: str = "error",
+    dry_run: bool = False,
+) -> UpdateResult:
+    """Train the head model on every partition it has not learned, and commit a new version."""
+    started = time.perf_counter()
+    lineage, plan, selection = plan_update(store, on_modified=on_modified, on_missing=on_missing)
+    for warning in selection.warnings:
+        logger.warning(warning)
+    faults.reach("after-plan")
+    if dry_run or not selection.train:
+        return UpdateResult(
+            plan, version=lineage.version, dry_run=dry_run, warnings=selection.warnings
+        )
+    spec = store.spec
+    source = DataSource(spec.data, spec.storage_options)
+    contract = ColumnContract.from_spec(spec)
+    trainer = trainer_for(spec.strategy)
+    parent = store.load_model(lineage.head) if lineage.head is not None else None
+    version = (store.versions() or [0])[-1] + 1
+    run_id = uuid.uuid4().hex
+    with dask_client(scheduler, client=client) as dask:
+        keep = trainer.uses_batches and worth_keeping(dask, selection.train)
+        delta = DeltaScan(
+            dask,
+            source,
+            selection.train,
+            contract=contract,
+            lineage=lineage,
+            declared_classes=spec.classes,
+            keep=keep,
+        )
+        logger.info(
+            "checking and learning %d new partition(s) for version %d",
+            len(selection.train),
+            version,
+        )
+        try:
+            job = TrainingJob(
+                spec=spec,
+                source=source,
+                contract=contract,
+                delta=delta,
+                model=parent,
+                version=version,
+                run_id=run_id,
+                lineage=lineage,
+            )
+            result = trainer.train(job, dask)
+            admission = delta.admission()
+        finally:
+            delta.release()
+    warnings = selection.warnings + admission.warnings
+    for warning in admission.warnings:
+        logger.warning(warning)
+    if not admission.train:
+        logger.info("nothing to learn: every new partition is empty or a duplicate")
+        return UpdateResult(plan, version=lineage.version, warnings=warnings)
+    faults.reach("after-train")
+    _confirm_unchanged(source, admission)
+    artifacts = _write_artifacts(store, result, version=version, run_id=run_id)
+    faults.reach("after-artifact-write")
+    skipped = admission.skipped + tuple(
+        SkippedPartition(p.key, p.fingerprint.size, p.fingerprint.token, "modified; skipped")
+        for p in selection.skip_modified
+    )
+    entry = LedgerEntry(
+        version=version,
+        parent=lineage.version,
+        kind="update",
+        run_id=run_id,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        strategy=spec.strategy,
+        artifacts=artifacts,
+        partitions=admission.train,
+        skipped=skipped,
+        rows=admission.rows,
+        seconds=round(time.perf_counter() - started, 3),
+        classes=admission.classes,
+        libraries=library_versions(),
+        notes={"warnings": list(warnings), **result.notes},
+    )
+    faults.reach("before-commit")
+    entry = store.commit(entry)
+    faults.reach("after-commit")
+    store.collect_garbage()
+    return UpdateResult(plan, entry=entry, version=entry.version, warnings=warnings)
+
+
+def _confirm_unchanged(source: DataSource, admission: Admission) -> None:
+    """Refuse to record a partition whose file changed while it was being trained."""
+    fs, _ = source.filesystem()
+    for part in admission.train:
+        try:
+            info = fs.info(source.path_of(part.key))
+        except FileNotFoundError:
+            changed = True
+        else:
+            changed = (int(info["size"]), version_token(info)) != (part.size, part.token)
+        if changed:
+            raise PartitionChangedError(
+                f"Partition {part.key!r} changed or vanished while the update was training; "
+                "nothing was committed. Rerun the update once the data settles.",
+                partition=part.key,
+            )
+
+
+def _write_artifacts(
+    store: ModelStore, result: TrainingResult, *, version: int, run_id: str
+) -> tuple[ArtifactRef, ...]:
+    model_bytes = codecs.dump(result.model, result.artifact_format)
+    if faults.armed("mid-artifact-write"):
+        name = store.artifact_name(
+            role="model", version=version, run_id=run_id, fmt=result.artifact_format
+        )
+        store.files.write(name, model_bytes[: len(model_bytes) // 2])
+        faults.reach("mid-artifact-write")
+    refs = [
+        store.put_artifact(
+            model_bytes, role="model", version=version, run_id=run_id, fmt=result.artifact_format
+        )
+    ]
+    for extra in result.extras:
+        refs.append(
+            store.put_artifact(
+                extra.data, role=extra.role, version=version, run_id=run_id, fmt=extra.format
+            )
+        )
+    return tuple(refs)

@@ -1,0 +1,134 @@
+"""Every error distinc raises on purpose.
+
+Each message names what is wrong (partition, column, label or version) and the way out. Errors
+cross process boundaries (they are raised on Dask workers and in CLI subprocesses), so every class
+is picklable with its details.
+
+    DistincError
+    ├── ConfigurationError        bad model name, parameter, option or spec
+    ├── StoreError
+    │   ├── StoreNotFoundError
+    │   ├── StoreExistsError
+    │   ├── VersionNotFoundError
+    │   ├── ConcurrentUpdateError  another run committed the version this run was going to write
+    │   ├── IntegrityError         artifact hash mismatch, torn or unparsable entry, unsafe format
+    │   ├── LedgerFormatError      the ledger was written by a newer distinc
+    │   └── UnsafeBackendError     create-if-absent cannot be verified on this backend
+    ├── DataError                  bad input, found before any training
+    │   ├── PartitionChangedError  a trained partition was rewritten
+    │   ├── PartitionMissingError  a trained partition disappeared
+    │   ├── CorruptPartitionError  unreadable Parquet
+    │   ├── SchemaError            missing column or unsafe type change
+    │   ├── UnseenLabelError       a label outside the model's classes
+    │   └── InvalidValueError      NaN / inf where the model cannot take them
+    └── ClusterError               the Dask cluster failed or could not be reached
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DistincError(Exception):
+    """Base class; ``details`` carries the structured facts behind the message."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.details = details
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (type(self), (self.message,), {"details": self.details})
+
+
+class ConfigurationError(DistincError):
+    """A model name, parameter, option or spec value is not valid."""
+
+
+class StoreError(DistincError):
+    """The model store cannot do what was asked."""
+
+
+class StoreNotFoundError(StoreError):
+    """No distinc store exists at the given location."""
+
+
+class StoreExistsError(StoreError):
+    """``init`` was asked to create a store where one already exists."""
+
+
+class VersionNotFoundError(StoreError):
+    """A version number that the ledger does not hold."""
+
+
+class ConcurrentUpdateError(StoreError):
+    """Another run committed the version this run was about to commit; nothing was published."""
+
+
+class IntegrityError(StoreError):
+    """Stored bytes do not match the ledger, or cannot be trusted."""
+
+
+class LedgerFormatError(StoreError):
+    """The ledger was written in a format this distinc does not understand."""
+
+
+class UnsafeBackendError(StoreError):
+    """The storage backend cannot guarantee create-if-absent, so commits could be lost."""
+
+
+class DataError(DistincError):
+    """The data to train on is not acceptable; raised before any training."""
+
+
+class PartitionChangedError(DataError):
+    """A partition the model already learned from was rewritten."""
+
+
+class PartitionMissingError(DataError):
+    """A partition the model already learned from is gone."""
+
+
+class CorruptPartitionError(DataError):
+    """A partition cannot be read as Parquet."""
+
+
+class SchemaError(DataError):
+    """A partition's columns do not match the model's."""
+
+
+class UnseenLabelError(DataError):
+    """A partition holds a label outside the model's classes."""
+
+
+class InvalidValueError(DataError):
+    """A partition holds NaN or infinite values the model cannot take."""
+
+
+class ClusterError(DistincError):
+    """The Dask cluster could not be reached or failed during an update."""
+
+
+__all__ = [
+    "ClusterError",
+    "ConcurrentUpdateError",
+    "ConfigurationError",
+    "CorruptPartitionError",
+    "DataError",
+    "DistincError",
+    "IntegrityError",
+    "InvalidValueError",
+    "LedgerFormatError",
+    "PartitionChangedError",
+    "PartitionMissingError",
+    "SchemaError",
+    "StoreError",
+    "StoreExistsError",
+    "StoreNotFoundError",
+    "UnsafeBackendError",
+    "UnseenLabelError",
+    "VersionNotFoundError",
+]

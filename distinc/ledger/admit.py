@@ -1,0 +1,271 @@
+"""Admission: judge the profiles of the selected partitions before anything is committed.
+
+Pure. ``problems_of`` judges one profile on its own (schema, values, labels), so the engine can
+fail fast on whichever profile arrives first. ``Admitter`` takes profiles in training order and
+also decides what to skip (empty files, duplicates). Every problem in every partition is
+collected, so one failed update names them all instead of hiding the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from distinc.dataset.partition import Partition
+from distinc.dataset.profile import PartitionProfile
+from distinc.dataset.schema import ColumnContract, accepts
+from distinc.exceptions import (
+    ConfigurationError,
+    CorruptPartitionError,
+    DataError,
+    InvalidValueError,
+    SchemaError,
+    UnseenLabelError,
+)
+from distinc.ledger.entry import SkippedPartition, TrainedPartition
+from distinc.ledger.lineage import Lineage
+
+# Most fundamental first: the error raised is of the first kind found.
+_SEVERITY: tuple[type[DataError], ...] = (
+    CorruptPartitionError,
+    SchemaError,
+    InvalidValueError,
+    UnseenLabelError,
+)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a partition cannot be learned."""
+
+    kind: type[DataError]
+    message: str
+    partition: str
+    column: str | None = None
+    label: Any = None
+
+    def details(self) -> dict[str, Any]:
+        found = {"partition": self.partition, "column": self.column, "label": self.label}
+        return {name: value for name, value in found.items() if value is not None}
+
+
+@dataclass(frozen=True)
+class Admission:
+    """What the update learns, in order, and what it set aside and why."""
+
+    train: tuple[TrainedPartition, ...]
+    skipped: tuple[SkippedPartition, ...] = ()
+    classes: tuple[Any, ...] | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def rows(self) -> int:
+        return sum(part.rows for part in self.train)
+
+
+def raise_problems(problems: Iterable[Problem]) -> None:
+    """Raise one error for all ``problems``: the most fundamental first, the rest listed."""
+    ordered = sorted(problems, key=lambda p: (_SEVERITY.index(p.kind), p.partition))
+    if not ordered:
+        return
+    first = ordered[0]
+    message = first.message
+    if len(ordered) > 1:
+        others = "; ".join(problem.message for problem in ordered[1:4])
+        more = f" (+{len(ordered) - 4} more)" if len(ordered) > 4 else ""
+        message = f"{message} Also: {others}{more}."
+    raise first.kind(message, **first.details())
+
+
+def _schema_problems(profile: PartitionProfile, contract: ColumnContract) -> list[Problem]:
+    key = profile.key
+    found = dict(profile.schema)
+    problems = []
+    for column, pinned in zip(contract.features, contract.feature_types, strict=True):
+        if column not in found:
+            problems.append(
+                Problem(
+                    SchemaError,
+                    f"Partition {key!r} has no column {column!r}, a feature of this model (columns "
+                    "are matched by name); add the column or move the file out of the dataset.",
+                    key,
+                    column,
+                )
+            )
+        elif not accepts(pinned, found[column]):
+            problems.append(
+                Problem(
+                    SchemaError,
+                    f"Column {column!r} of partition {key!r} is {found[column]}, but the model "
+                    f"pinned {pinned}; only safe widenings (int to float, narrow to wide) are "
+                    "accepted, so cast it when writing the file.",
+                    key,
+                    column,
+                )
+            )
+    if contract.target is not None and contract.target not in found:
+        problems.append(
+            Problem(
+                SchemaError,
+                f"Partition {key!r} has no target column {contract.target!r}.",
+                key,
+                contract.target,
+            )
+        )
+    return problems
+
+
+def _value_problems(profile: PartitionProfile, contract: ColumnContract) -> list[Problem]:
+    problems = []
+    for health in profile.unhealthy:
+        is_target = health.column == contract.target
+        missing = health.missing if (is_target or not contract.allow_missing) else 0
+        if not (missing or health.infinite):
+            continue
+        what = "target column" if is_target else "column"
+        problems.append(
+            Problem(
+                InvalidValueError,
+                f"The {what} {health.column!r} of partition {profile.key!r} has {missing} "
+                f"missing/NaN and {health.infinite} infinite value(s); clean them before training.",
+                profile.key,
+                health.column,
+            )
+        )
+    return problems
+
+
+def _label_problems(profile: PartitionProfile, classes: tuple[Any, ...]) -> list[Problem]:
+    known = set(classes)
+    return [
+        Problem(
+            UnseenLabelError,
+            f"Partition {profile.key!r} has label {label!r} ({count} rows), which is not among "
+            f"the model's classes {list(classes)}; declare every class at init (--classes) or "
+            "remove those rows.",
+            profile.key,
+            label=label,
+        )
+        for label, count in profile.labels
+        if label not in known
+    ]
+
+
+def problems_of(
+    profile: PartitionProfile, contract: ColumnContract, classes: tuple[Any, ...] | None
+) -> list[Problem]:
+    """Everything wrong with one partition on its own; ``classes=None`` skips label checks."""
+    if profile.problem is not None:
+        return [
+            Problem(
+                CorruptPartitionError, f"Partition {profile.key!r}: {profile.problem}", profile.key
+            )
+        ]
+    if profile.rows == 0:
+        return []
+    problems = _schema_problems(profile, contract) + _value_problems(profile, contract)
+    if classes is not None and contract.task == "classification":
+        problems += _label_problems(profile, classes)
+    return problems
+
+
+def sorted_labels(labels: Iterable[Any]) -> tuple[Any, ...]:
+    found = set(labels)
+    try:
+        return tuple(sorted(found))
+    except TypeError as exc:
+        raise ConfigurationError(
+            f"The labels {sorted(map(repr, found))} mix types and cannot be ordered; make the "
+            "target column one type.",
+        ) from exc
+
+
+class Admitter:
+    """Judges profiles one by one in training order; pure, no I/O.
+
+    ``classes`` are the classes already pinned (by the lineage or at init); ``None`` means they
+    are inferred from every admitted label at the end, and labels are not checked.
+    """
+
+    def __init__(
+        self,
+        *,
+        contract: ColumnContract,
+        lineage: Lineage,
+        classes: tuple[Any, ...] | None,
+        allow_new_classes: bool = False,
+    ) -> None:
+        self.contract = contract
+        self.pinned = classes if contract.task == "classification" else None
+        self.allow_new_classes = allow_new_classes
+        self.digests = dict(lineage.digests)
+        self.train: list[TrainedPartition] = []
+        self.skipped: list[SkippedPartition] = []
+        self.problems: list[Problem] = []
+        self.warnings: list[str] = []
+        self.labels: set[Any] = set()
+
+    def judge(self, part: Partition, profile: PartitionProfile) -> TrainedPartition | None:
+        """Record the verdict on ``part``; the record to learn it under, or ``None``."""
+        fp = part.fingerprint
+        checked = None if self.allow_new_classes else self.pinned
+        problems = problems_of(profile, self.contract, checked)
+        if problems:
+            self.problems += problems
+            return None
+        if profile.rows == 0:
+            self.skipped.append(SkippedPartition(part.key, fp.size, fp.token, "empty"))
+            self.warnings.append(f"partition {part.key!r} is empty and was skipped")
+            return None
+        twin = self.digests.get(profile.digest)
+        if twin is not None and twin != part.key:
+            self.skipped.append(
+                SkippedPartition(part.key, fp.size, fp.token, f"duplicate of {twin}")
+            )
+            self.warnings.append(f"partition {part.key!r} duplicates {twin!r} and was skipped")
+            return None
+        self.digests[profile.digest] = part.key
+        extra = sorted(set(dict(profile.schema)) - set(self.contract.columns))
+        if extra:
+            self.warnings.append(f"partition {part.key!r}: extra column(s) {extra} ignored")
+        self.labels.update(label for label, _ in profile.labels)
+        learned = TrainedPartition(part.key, fp.size, fp.token, profile.rows, profile.digest)
+        self.train.append(learned)
+        return learned
+
+    def classes(self) -> tuple[Any, ...] | None:
+        if self.contract.task != "classification":
+            return None
+        if self.pinned is None:
+            return sorted_labels(self.labels) if self.labels else None
+        new = self.labels - set(self.pinned)
+        return tuple(self.pinned) + sorted_labels(new) if new else tuple(self.pinned)
+
+    def result(self) -> Admission:
+        """The admission, or the error naming every problem seen."""
+        raise_problems(self.problems)
+        return Admission(
+            tuple(self.train), tuple(self.skipped), self.classes(), tuple(self.warnings)
+        )
+
+
+def admit(
+    selected: Sequence[Partition],
+    profiles: Mapping[str, PartitionProfile],
+    *,
+    contract: ColumnContract,
+    lineage: Lineage,
+    declared_classes: tuple[Any, ...] | None = None,
+    allow_new_classes: bool = False,
+) -> Admission:
+    """Decide which selected partitions to learn, or raise naming every bad one."""
+    admitter = Admitter(
+        contract=contract,
+        lineage=lineage,
+        classes=lineage.classes or declared_classes,
+        allow_new_classes=allow_new_classes,
+    )
+    for part in selected:
+        admitter.judge(part, profiles[part.key])
+    return admitter.result()

@@ -1,0 +1,1 @@
+"""Stage 5: batch prediction and holdout evaluation of stored versions."""

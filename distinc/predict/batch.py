@@ -1,0 +1,87 @@
+"""Batch prediction: one Dask task per partition, one output Parquet file per input file.
+
+Each output file has the input's relative path under the output root and the same rows in the
+same order, so predictions join back to their inputs by position.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import fsspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from distinc.dataset.listing import list_partitions
+from distinc.dataset.partition import DataSource
+from distinc.dataset.reading import feature_matrix, read_table
+from distinc.dataset.schema import ColumnContract
+from distinc.predict.outputs import check_finite, model_outputs
+
+
+@dataclass(frozen=True)
+class PredictionSummary:
+    out: str
+    files: int
+    rows: int
+
+
+def predict_partition(
+    key: str,
+    source: DataSource,
+    model: Any,
+    contract: ColumnContract,
+    keep: Sequence[str],
+    out: str,
+    out_options: dict[str, Any],
+) -> int:
+    """Score one partition and write its predictions to ``out/<key>``; returns its rows."""
+    table = read_table(source, key, [*contract.features, *keep])
+    features = feature_matrix(table, contract.features)
+    check_finite(features, contract, key)
+    frame = model_outputs(model, features)
+    for name in keep:
+        frame[name] = table.column(name).to_pandas()
+    fs, root = fsspec.core.url_to_fs(out, **out_options)
+    path = posixpath.join(root.rstrip("/"), key)
+    fs.makedirs(posixpath.dirname(path), exist_ok=True)
+    with fs.open(path, "wb") as handle:
+        pq.write_table(pa.Table.from_pandas(frame, preserve_index=False), handle)
+    return table.num_rows
+
+
+def predict_dataset(
+    client: Any,
+    model: Any,
+    contract: ColumnContract,
+    source: DataSource,
+    out: str,
+    *,
+    keep: Sequence[str] = (),
+    out_options: dict[str, Any] | None = None,
+) -> PredictionSummary:
+    """Score every partition of ``source`` on the cluster, writing Parquet under ``out``."""
+    partitions = list_partitions(source)
+    shared = client.scatter(model, broadcast=True)
+    token = uuid.uuid4().hex[:8]
+    futures = [
+        client.submit(
+            predict_partition,
+            part.key,
+            source,
+            shared,
+            contract,
+            list(keep),
+            out,
+            dict(out_options or {}),
+            key=f"distinc-predict-{token}-{i}",
+            retries=1,
+        )
+        for i, part in enumerate(partitions)
+    ]
+    rows = sum(client.gather(futures))
+    return PredictionSummary(out=out, files=len(partitions), rows=rows)

@@ -1,0 +1,1 @@
+"""Stage 4: the model store — spec, append-only ledger, verified artifacts."""

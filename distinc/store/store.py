@@ -1,0 +1,222 @@
+"""The model store: a spec, an append-only ledger and the artifacts its entries reference.
+
+Layout::
+
+    STORE/spec.json                     written once by init
+    STORE/ledger/00000001.json          one entry per version, created with create-if-absent
+    STORE/artifacts/00000001-<run>-model.skops
+                                        written before the entry, under a never-reused name
+
+A version exists exactly when its ledger entry exists. Artifacts of runs that never committed
+are unreferenced and never read; ``collect_garbage`` removes them after a grace period.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from typing import Any
+
+from distinc.exceptions import (
+    ConcurrentUpdateError,
+    IntegrityError,
+    StoreExistsError,
+    StoreNotFoundError,
+    VersionNotFoundError,
+)
+from distinc.ledger.entry import ArtifactRef, LedgerEntry
+from distinc.ledger.lineage import Lineage
+from distinc.spec import ModelSpec
+from distinc.store import codecs
+from distinc.store.files import StoreFiles
+from distinc.store.versions import report_mismatches
+
+logger = logging.getLogger("distinc")
+
+SPEC_NAME = "spec.json"
+LEDGER = "ledger"
+ARTIFACTS = "artifacts"
+_ENTRY_NAME = re.compile(r"^(\d{8})\.json$")
+GARBAGE_GRACE_SECONDS = 24 * 3600.0
+
+
+def entry_name(version: int) -> str:
+    return f"{LEDGER}/{version:08d}.json"
+
+
+class ModelStore:
+    """A store at a local path or fsspec URL; every method reads what is committed now."""
+
+    def __init__(self, files: StoreFiles, spec: ModelSpec) -> None:
+        self.files = files
+        self.spec = spec
+        self._entries: dict[int, LedgerEntry] = {}
+
+    @property
+    def url(self) -> str:
+        return self.files.url
+
+    @classmethod
+    def create(
+        cls, url: str, spec: ModelSpec, *, storage_options: dict[str, Any] | None = None
+    ) -> ModelStore:
+        files = StoreFiles(url, storage_options)
+        if files.exists(SPEC_NAME):
+            raise StoreExistsError(
+                f"A distinc store already exists at {url!r}; use 'distinc update' on it, or "
+                "choose another path.",
+                store=url,
+            )
+        try:
+            files.create(SPEC_NAME, spec.to_json().encode())
+        except FileExistsError as exc:
+            raise StoreExistsError(
+                f"A distinc store was created at {url!r} by another process just now.", store=url
+            ) from exc
+        return cls(files, spec)
+
+    @classmethod
+    def open(
+        cls, url: str, *, storage_options: dict[str, Any] | None = None, durable: bool = False
+    ) -> ModelStore:
+        files = StoreFiles(url, storage_options, durable=durable)
+        try:
+            text = files.read(SPEC_NAME)
+        except FileNotFoundError as exc:
+            raise StoreNotFoundError(
+                f"No distinc store at {url!r} (no {SPEC_NAME}); create one with 'distinc init'.",
+                store=url,
+            ) from exc
+        return cls(files, ModelSpec.from_json(text.decode()))
+
+    def versions(self) -> list[int]:
+        """Committed version numbers, ascending, as the ledger folder lists them."""
+        found = (_ENTRY_NAME.match(name) for name in self.files.list(LEDGER))
+        return sorted(int(match.group(1)) for match in found if match)
+
+    def entry(self, version: int) -> LedgerEntry:
+        cached = self._entries.get(version)
+        if cached is not None:
+            return cached
+        name = entry_name(version)
+        try:
+            text = self.files.read(name)
+        except FileNotFoundError as exc:
+            raise VersionNotFoundError(
+                f"Version {version} does not exist in {self.url!r}; 'distinc history' lists "
+                "the versions.",
+                version=version,
+            ) from exc
+        entry = LedgerEntry.from_json(text, where=name)
+        if entry.version != version:
+            raise IntegrityError(
+                f"Ledger entry {name} claims to be version {entry.version}; the store is "
+                "damaged. Run 'distinc verify'.",
+                version=version,
+            )
+        self._entries[version] = entry
+        return entry
+
+    def entries(self) -> tuple[LedgerEntry, ...]:
+        return tuple(self.entry(version) for version in self.versions())
+
+    def head(self) -> LedgerEntry | None:
+        versions = self.versions()
+        return self.entry(versions[-1]) if versions else None
+
+    def lineage(self) -> Lineage:
+        return Lineage.of(self.entries())
+
+    @staticmethod
+    def artifact_name(*, role: str, version: int, run_id: str, fmt: str) -> str:
+        """The never-reused name of a run's artifact."""
+        return f"{ARTIFACTS}/{version:08d}-{run_id}-{role}.{fmt}"
+
+    def put_artifact(
+        self, data: bytes, *, role: str, version: int, run_id: str, fmt: str
+    ) -> ArtifactRef:
+        """Write an artifact under a never-reused name; it stays invisible until committed."""
+        name = self.artifact_name(role=role, version=version, run_id=run_id, fmt=fmt)
+        self.files.write(name, data)
+        return ArtifactRef(role, name, codecs.sha256(data), fmt, len(data))
+
+    def read_artifact(self, ref: ArtifactRef) -> bytes:
+        """The artifact's bytes, after checking them against the ledger's sha256."""
+        try:
+            data = self.files.read(ref.path)
+        except FileNotFoundError as exc:
+            raise IntegrityError(
+                f"Artifact {ref.path} named by the ledger is missing; restore it or roll back "
+                "to another version.",
+                path=ref.path,
+            ) from exc
+        if codecs.sha256(data) != ref.sha256:
+            raise IntegrityError(
+                f"Artifact {ref.path} does not match the sha256 in the ledger; it was changed "
+                "after commit. Restore it, or roll back to another version.",
+                path=ref.path,
+            )
+        return data
+
+    def trusted_roots(self) -> tuple[str, ...]:
+        own = self.spec.estimator.split(".")[0] + "."
+        return (*codecs.TRUSTED_ROOTS, own)
+
+    def load_model(self, entry: LedgerEntry) -> Any:
+        """The model of ``entry``, verified against its hash; library mismatches are logged."""
+        ref = entry.artifact("model")
+        report_mismatches(entry.libraries, where=f"version {entry.version}")
+        return codecs.load(
+            self.read_artifact(ref), ref.format, trusted_roots=self.trusted_roots(), where=ref.path
+        )
+
+    def commit(self, entry: LedgerEntry) -> LedgerEntry:
+        """Publish ``entry``; exactly one run can publish each version number.
+
+        Idempotent for the same run: if the entry already exists with this run's id (the
+        commit landed but the caller saw an error), the existing entry is returned.
+        """
+        for ref in entry.artifacts:
+            if not self.files.exists(ref.path):
+                raise IntegrityError(
+                    f"Refusing to commit version {entry.version}: artifact {ref.path} is not "
+                    "written.",
+                    version=entry.version,
+                )
+        try:
+            self.files.create(entry_name(entry.version), entry.to_json().encode())
+        except FileExistsError:
+            self._entries.pop(entry.version, None)
+            existing = self.entry(entry.version)
+            if existing.run_id == entry.run_id:
+                return existing
+            raise ConcurrentUpdateError(
+                f"Concurrent update: version {entry.version} was committed by run "
+                f"{existing.run_id} while this run ({entry.run_id}) was working; nothing was "
+                "published. Run the update again to train what is left.",
+                version=entry.version,
+            ) from None
+        self._entries[entry.version] = entry
+        return entry
+
+    def referenced_artifacts(self) -> set[str]:
+        return {ref.path for entry in self.entries() for ref in entry.artifacts}
+
+    def collect_garbage(self, *, grace_seconds: float = GARBAGE_GRACE_SECONDS) -> list[str]:
+        """Delete artifacts no entry references that are older than the grace period.
+
+        The grace period protects the artifacts of runs still working towards a commit.
+        """
+        referenced = self.referenced_artifacts()
+        removed = []
+        now = time.time()
+        for name in self.files.list(ARTIFACTS):
+            path = f"{ARTIFACTS}/{name}"
+            if path in referenced:
+                continue
+            modified = self.files.modified(path)
+            if modified is not None and now - modified >= grace_seconds:
+                self.files.delete(path)
+                removed.append(path)
+        return removed

@@ -1,0 +1,173 @@
+"""partial_fit streaming: the model travels through the new partitions in order.
+
+Each admitted group becomes one fit task. Its data is the batches the scan kept in worker
+memory, or, for deltas too large to keep, a read task submitted at most ``prefetch`` groups
+ahead of the model, so reading overlaps with fitting and memory stays bounded. A fit task
+deep-copies the model it receives before ``partial_fit``, so a task that Dask runs twice (retry,
+lost worker) yields the same model. The driver keeps the model of the last finished task as a
+checkpoint; if the cluster loses work, the stream resumes from it, reading the files again.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import sklearn
+
+from distinc.dataset.partition import DataSource
+from distinc.dataset.profile import Batch
+from distinc.dataset.reading import read_xy
+from distinc.dataset.schema import ColumnContract
+from distinc.estimators import build_estimator
+from distinc.exceptions import ClusterError
+from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingResult
+
+logger = logging.getLogger("distinc")
+
+MAX_RESUMES = 3
+
+
+def read_group(
+    source: DataSource, keys: Sequence[str], contract: ColumnContract
+) -> dict[str, Batch]:
+    """Read the partitions of one task, each as its own (X, y) batch."""
+    return {key: read_xy(source, key, contract) for key in keys}
+
+
+def fit_group(
+    model: Any,
+    batches: Mapping[str, Batch | None] | None,
+    keys: Sequence[str],
+    source: DataSource,
+    contract: ColumnContract,
+    estimator: str,
+    params: dict[str, Any],
+    classes: tuple[Any, ...] | None,
+) -> Any:
+    """``partial_fit`` a copy of ``model`` on each partition in order; the input is untouched.
+
+    A partition whose batch was not kept is read here.
+    """
+    model = build_estimator(estimator, params) if model is None else copy.deepcopy(model)
+    fit_params = {"classes": np.asarray(classes)} if classes is not None else {}
+    # The scan already proved every value finite (a changed file fails the final fingerprint
+    # check), so scikit-learn need not check again on the critical path.
+    with sklearn.config_context(assume_finite=True):
+        for key in keys:
+            batch = batches.get(key) if batches is not None else None
+            features, labels = batch if batch is not None else read_xy(source, key, contract)
+            if labels is None:
+                model.partial_fit(features)
+            else:
+                model.partial_fit(features, labels, **fit_params)
+    return model
+
+
+def _cluster_lost_work(exc: BaseException) -> bool:
+    """Whether ``exc`` means the cluster lost work (worth resuming), not that the data is bad."""
+    from distributed.client import FutureCancelledError
+    from distributed.comm import CommClosedError
+    from distributed.scheduler import KilledWorker
+
+    return isinstance(exc, KilledWorker | FutureCancelledError | CommClosedError)
+
+
+class StreamTrainer(Trainer):
+    strategy = "stream"
+    uses_batches = True
+
+    def train(self, job: TrainingJob, client: Any) -> TrainingResult:
+        classes = job.delta.classes()
+        checkpoint: tuple[int, Any] = (0, job.model)
+        tasks = 0
+        for attempt in range(MAX_RESUMES + 1):
+            try:
+                for reached in self._stream(job, client, classes, *checkpoint):
+                    checkpoint = reached
+                    tasks += 1
+                break
+            except Exception as exc:
+                if not _cluster_lost_work(exc):
+                    raise
+                if attempt == MAX_RESUMES:
+                    raise ClusterError(
+                        f"The Dask cluster kept losing work ({exc}); nothing was committed. "
+                        "Check the workers and rerun the update.",
+                    ) from exc
+                logger.warning(
+                    "the cluster lost work (%s); resuming after task %d",
+                    type(exc).__name__,
+                    checkpoint[0],
+                )
+                forget = getattr(job.delta, "forget_batches", None)
+                if forget is not None:
+                    forget()
+        return TrainingResult(model=checkpoint[1], notes={"tasks": tasks})
+
+    def _stream(
+        self,
+        job: TrainingJob,
+        client: Any,
+        classes: tuple[Any, ...] | None,
+        start: int,
+        model: Any,
+    ) -> Iterator[tuple[int, Any]]:
+        """Yield ``(next group index, model after the groups before it)`` as fits finish."""
+        attempt = uuid.uuid4().hex[:8]
+        spec = job.spec
+        model_future = client.scatter(model) if model is not None else None
+        groups = job.delta.groups(start)
+        pending: deque[tuple[AdmittedGroup, Any]] = deque()
+
+        def pull() -> bool:
+            """Take the next cleared group, submitting its read when the scan kept no batches."""
+            group = next(groups, None)
+            if group is None:
+                return False
+            batches = group.batches
+            if batches is None:
+                batches = client.submit(
+                    read_group,
+                    job.source,
+                    group.keys,
+                    job.contract,
+                    key=f"distinc-read-{job.run_id}-{attempt}-{group.index}",
+                    retries=2,
+                )
+            pending.append((group, batches))
+            return True
+
+        pull()
+        previous: tuple[int, Any] | None = None
+        while pending:
+            group, batches = pending.popleft()
+            fitted = client.submit(
+                fit_group,
+                model_future,
+                batches,
+                group.keys,
+                job.source,
+                job.contract,
+                spec.estimator,
+                spec.params,
+                classes,
+                key=f"distinc-fit-{job.run_id}-{attempt}-{group.index}",
+                retries=2,
+                priority=1,  # the model's path is the critical path: ahead of queued scans
+            )
+            # Kept batches need only the next group ready; reads run `prefetch` groups ahead.
+            ahead = 1 if group.batches is not None else spec.options.prefetch
+            while len(pending) < ahead and pull():
+                pass
+            if previous is not None:
+                yield previous[0], previous[1].result()
+            model_future = fitted
+            previous = (group.index + 1, fitted)
+        if previous is not None:
+            yield previous[0], previous[1].result()
