@@ -81,12 +81,21 @@ class IncrementalModel:
     def history(self) -> tuple[LedgerEntry, ...]:
         return self.store.entries()
 
-    def model(self, version: int | None = None) -> Any:
-        """The fitted estimator of ``version`` (default: the head), verified against its hash."""
+    def entry(self, version: int | None = None) -> LedgerEntry:
+        """The ledger entry of ``version`` (default: the head)."""
         entry = self.store.head() if version is None else self.store.entry(version)
         if entry is None:
             raise VersionNotFoundError("The store has no versions yet; run an update first.")
-        return self.store.load_model(entry)
+        return entry
+
+    def model(self, version: int | None = None) -> Any:
+        """The fitted estimator of ``version`` (default: the head), verified against its hash."""
+        return self.store.load_model(self.entry(version))
+
+    def _scoring(self, version: int | None) -> tuple[Any, ColumnContract]:
+        """A version's model and the columns (with its vocabularies) it reads."""
+        entry = self.entry(version)
+        return self.store.load_model(entry), ColumnContract.from_spec(self.spec, entry.categories)
 
     def predict(
         self,
@@ -100,13 +109,13 @@ class IncrementalModel:
         scheduler: str | None = None,
     ) -> PredictionSummary:
         """Score every partition under ``data``, writing one Parquet file per input to ``out``."""
-        model = self.model(version)
+        model, contract = self._scoring(version)
         source = DataSource(data, dict(storage_options or self.spec.storage_options))
         with dask_client(scheduler, client=client) as dask:
             return predict_dataset(
                 dask,
                 model,
-                ColumnContract.from_spec(self.spec),
+                contract,
                 source,
                 out,
                 keep=keep,
@@ -123,10 +132,10 @@ class IncrementalModel:
         scheduler: str | None = None,
     ) -> dict[str, float]:
         """Holdout metrics of ``version`` (default: the head) on the partitions under ``data``."""
-        model = self.model(version)
+        model, contract = self._scoring(version)
         source = DataSource(data, dict(storage_options or self.spec.storage_options))
         with dask_client(scheduler, client=client) as dask:
-            return evaluate_model(dask, model, ColumnContract.from_spec(self.spec), source)
+            return evaluate_model(dask, model, contract, source)
 
     def rollback(self, to: int) -> LedgerEntry:
         """Commit a new version whose model is version ``to``'s."""
@@ -154,6 +163,7 @@ def init(
     target: str | None = None,
     params: dict[str, Any] | None = None,
     features: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
     classes: Sequence[Any] | None = None,
     strategy: str | None = None,
     options: TrainingOptions | None = None,
@@ -173,6 +183,7 @@ def init(
             target=target,
             params=params,
             features=features,
+            categorical=categorical,
             classes=classes,
             strategy=strategy,
             options=options,

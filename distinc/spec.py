@@ -74,7 +74,8 @@ class ModelSpec:
     """The model a store trains, pinned at ``init`` and never rewritten.
 
     ``features`` and ``feature_types`` (Arrow type names) are pinned from the data at init, so
-    every later partition is checked against them by column name.
+    every later partition is checked against them by column name. ``categorical`` names the
+    features encoded as categories through vocabularies pinned version by version.
     """
 
     data: str
@@ -87,6 +88,7 @@ class ModelSpec:
     feature_types: tuple[str, ...]
     params: dict[str, Any] = field(default_factory=dict)
     classes: tuple[Any, ...] | None = None
+    categorical: tuple[str, ...] = ()
     storage_options: dict[str, Any] = field(default_factory=dict)
     options: TrainingOptions = field(default_factory=TrainingOptions)
     created_at: str = ""
@@ -101,6 +103,7 @@ class ModelSpec:
         data["features"] = list(self.features)
         data["feature_types"] = list(self.feature_types)
         data["classes"] = None if self.classes is None else list(self.classes)
+        data["categorical"] = list(self.categorical)
         return json.dumps(data, indent=2, sort_keys=True)
 
     @classmethod
@@ -116,6 +119,7 @@ class ModelSpec:
         data["feature_types"] = tuple(data["feature_types"])
         if data.get("classes") is not None:
             data["classes"] = tuple(data["classes"])
+        data["categorical"] = tuple(data.get("categorical", ()))
         data["options"] = TrainingOptions.from_json(data.get("options", {}))
         return cls(**data)
 

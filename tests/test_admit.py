@@ -36,7 +36,7 @@ def profile(
     problem: str | None = None,
 ) -> PartitionProfile:
     return PartitionProfile(
-        key, rows, digest or f"digest-{key}", schema, unhealthy, labels, problem
+        key, rows, digest or f"digest-{key}", schema, unhealthy, labels, problem=problem
     )
 
 
@@ -148,3 +148,25 @@ def test_corrupt_partition_is_named_and_every_problem_reported_once() -> None:
             profile("bad", problem="not readable Parquet"),
             profile("p", schema=(("a", "double"), ("y", "int64"))),
         )
+
+
+def test_vocabularies_only_grow_by_appending() -> None:
+    model = (ArtifactRef("model", "m", "0", "skops", 1),)
+    v1 = LedgerEntry(
+        1, None, "update", "r", "", "xgboost", model, categories={"city": ("oslo", "rome")}
+    )
+    contract = ColumnContract(
+        ("a", "city"),
+        ("double", "string"),
+        target="y",
+        task="classification",
+        categorical=("city",),
+    )
+    schema = (("a", "double"), ("city", "string"), ("y", "int64"))
+    admission = run(
+        PartitionProfile("p", 5, "d1", schema, categories=(("city", ("bern", "rome")),)),
+        PartitionProfile("q", 5, "d2", schema, categories=(("city", ("athens",)),)),
+        lineage=Lineage.of([v1]),
+        contract=contract,
+    )
+    assert admission.categories == {"city": ("oslo", "rome", "athens", "bern")}

@@ -13,6 +13,7 @@ from sklearn.linear_model import SGDClassifier
 
 import distinc
 from distinc.exceptions import (
+    ConfigurationError,
     CorruptPartitionError,
     InvalidValueError,
     PartitionChangedError,
@@ -215,3 +216,18 @@ def test_other_partial_fit_families_stream(
     assert getattr(model.model(), attribute) is not None
     metrics = model.evaluate(str(data_dir), client=client)
     assert metrics["rows"] == 1500
+
+
+def test_string_features_need_a_strategy_that_encodes_them(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_partition(data, "a.parquet", make_frame(20, seed=1).assign(city="oslo"))
+    with pytest.raises(ConfigurationError, match=r"\['city'\] are categorical"):
+        distinc.init(str(tmp_path / "store"), data=str(data), target="label", model="SGDClassifier")
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="SGDClassifier",
+        features=FEATURES,
+    )
+    assert model.spec.categorical == ()

@@ -64,6 +64,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         target=args.target,
         params=parse_pairs(args.param, "--param"),
         features=None if features is None else [str(name) for name in features],
+        categorical=[str(name) for name in parse_list(args.categorical) or []] or None,
         classes=parse_list(args.classes),
         strategy=args.strategy,
         options=TrainingOptions(task_rows=args.task_rows, prefetch=args.prefetch),
@@ -215,6 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     init.add_argument(
         "--features", metavar="A,B,C", help="feature columns (default: every column but the target)"
+    )
+    init.add_argument(
+        "--categorical",
+        metavar="A,B",
+        help="features to encode as categories (default: string and dictionary columns); "
+        "their vocabularies are pinned and only ever appended to",
     )
     init.add_argument(
         "--classes",

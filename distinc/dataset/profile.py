@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from distinc.dataset.categories import distinct_values
 from distinc.dataset.partition import DataSource
-from distinc.dataset.reading import feature_matrix, label_vector, parquet_file, read_bytes
+from distinc.dataset.reading import contract_features, label_vector, parquet_file, read_bytes
 from distinc.dataset.schema import ColumnContract, accepts
 from distinc.exceptions import CorruptPartitionError
 
@@ -42,6 +43,7 @@ class PartitionProfile:
     schema: tuple[tuple[str, str], ...]
     unhealthy: tuple[ColumnHealth, ...] = ()
     labels: tuple[tuple[Any, int], ...] = ()
+    categories: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     problem: str | None = None
 
 
@@ -78,9 +80,9 @@ def _label_counts(column: pa.ChunkedArray) -> tuple[tuple[Any, int], ...]:
 
 
 def _convertible(table: pa.Table, contract: ColumnContract) -> bool:
-    """Whether every feature is present, of an accepted type and free of nulls."""
+    """Whether every feature is numeric, present, of an accepted type and free of nulls."""
     names = set(table.column_names)
-    return all(
+    return not contract.categorical and all(
         name in names
         and accepts(pinned, str(table.schema.field(name).type))
         and table.column(name).null_count == 0
@@ -104,7 +106,7 @@ def scan_partition(
         return PartitionProfile(key, 0, digest, (), problem=f"not readable Parquet ({exc})"), None
     matrix = None
     if _convertible(table, contract):
-        matrix = feature_matrix(table, contract.features)
+        matrix = contract_features(table, contract)
         unhealthy = _matrix_health(contract.features, matrix)
     else:
         unhealthy = [
@@ -120,6 +122,11 @@ def scan_partition(
         unhealthy += [target_health] if target_health is not None else []
         if contract.task == "classification":
             labels = _label_counts(table.column(target))
+    categories = tuple(
+        (name, distinct_values(table.column(name)))
+        for name in contract.categorical
+        if name in table.column_names
+    )
     profile = PartitionProfile(
         key=key,
         rows=table.num_rows,
@@ -127,6 +134,7 @@ def scan_partition(
         schema=tuple((field.name, str(field.type)) for field in schema),
         unhealthy=tuple(unhealthy),
         labels=labels,
+        categories=categories,
     )
     has_target = target is None or target in table.column_names
     sound = matrix is not None and not unhealthy and has_target

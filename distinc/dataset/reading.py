@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -11,6 +11,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from fsspec.implementations.local import LocalFileSystem
 
+from distinc.dataset.categories import category_codes
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
 from distinc.exceptions import CorruptPartitionError, PartitionMissingError, SchemaError
@@ -67,19 +68,32 @@ def read_table(source: DataSource, key: str, columns: Sequence[str]) -> pa.Table
         ) from exc
 
 
-def feature_matrix(table: pa.Table, features: Sequence[str]) -> np.ndarray:
+def feature_matrix(
+    table: pa.Table,
+    features: Sequence[str],
+    vocabularies: Mapping[str, Sequence[Any]] | None = None,
+) -> np.ndarray:
     """A C-ordered float64 matrix of ``features``, in the pinned order.
 
-    Stacking whole columns and transposing once is about twice as fast as filling the matrix
-    column by column (strided writes).
+    Features named in ``vocabularies`` become their category codes. Stacking whole columns and
+    transposing once is about twice as fast as filling the matrix column by column.
     """
     if not features:
         return np.empty((table.num_rows, 0), dtype=np.float64)
+    vocabularies = vocabularies or {}
     columns = [
-        table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        category_codes(table.column(name), vocabularies[name])
+        if name in vocabularies
+        else table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
         for name in features
     ]
     return np.ascontiguousarray(np.vstack(columns).T)
+
+
+def contract_features(table: pa.Table, contract: ColumnContract) -> np.ndarray:
+    """The feature matrix ``contract`` describes: categorical features as vocabulary codes."""
+    vocabularies = {name: contract.vocabularies.get(name, ()) for name in contract.categorical}
+    return feature_matrix(table, contract.features, vocabularies)
 
 
 def label_vector(table: pa.Table, target: str) -> np.ndarray:
@@ -92,7 +106,7 @@ def read_xy(
     """Features and labels of one partition, ready for an estimator."""
     table = read_table(source, key, contract.columns)
     labels = label_vector(table, contract.target) if contract.target is not None else None
-    return feature_matrix(table, contract.features), labels
+    return contract_features(table, contract), labels
 
 
 def read_frame(key: str, source: DataSource, columns: Sequence[str] | None) -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 
@@ -11,26 +13,36 @@ from distinc.spec import ModelSpec
 
 @dataclass(frozen=True)
 class ColumnContract:
-    """The columns every partition must provide, by name, with their pinned Arrow types."""
+    """The columns every partition must provide, by name, with their pinned Arrow types.
+
+    ``categorical`` features are read as codes in ``vocabularies`` (a version's pinned
+    categories); values outside a vocabulary read as NaN.
+    """
 
     features: tuple[str, ...]
     feature_types: tuple[str, ...]
     target: str | None = None
     task: str = "classification"
     allow_missing: bool = False
+    categorical: tuple[str, ...] = ()
+    vocabularies: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def columns(self) -> tuple[str, ...]:
         return self.features + ((self.target,) if self.target is not None else ())
 
     @classmethod
-    def from_spec(cls, spec: ModelSpec) -> ColumnContract:
+    def from_spec(
+        cls, spec: ModelSpec, vocabularies: Mapping[str, Sequence[Any]] | None = None
+    ) -> ColumnContract:
         return cls(
             features=spec.features,
             feature_types=spec.feature_types,
             target=spec.target,
             task=spec.task,
             allow_missing=spec.strategy == "xgboost",
+            categorical=spec.categorical,
+            vocabularies={name: tuple(v) for name, v in (vocabularies or {}).items()},
         )
 
 

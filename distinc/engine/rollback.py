@@ -30,6 +30,7 @@ def rollback(store: ModelStore, to: int) -> LedgerEntry:
         strategy=target.strategy,
         artifacts=target.artifacts,
         classes=target.classes,
+        categories=target.categories,
         libraries=target.libraries,
         notes={"rolled_back_from": head.version, "restores": target.version},
     )

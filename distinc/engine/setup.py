@@ -10,12 +10,12 @@ import pyarrow.parquet as pq
 
 from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
-from distinc.dataset.schema import is_numeric
+from distinc.dataset.schema import is_numeric, kind_of
 from distinc.estimators import build_estimator, default_strategy, resolve_path, task_of
 from distinc.exceptions import ConfigurationError, DataError
 from distinc.spec import ModelSpec, TrainingOptions
 from distinc.store.store import ModelStore
-from distinc.trainers import available_strategies
+from distinc.trainers import available_strategies, trainer_for
 
 
 def _data_schema(source: DataSource) -> tuple[str, dict[str, str]]:
@@ -51,15 +51,42 @@ def _choose_features(
                 f"{sorted(columns)}).",
                 column=name,
             )
-        if not is_numeric(columns[name]):
+        if kind_of(columns[name]) == "other":
             raise ConfigurationError(
-                f"The feature column {name!r} is {columns[name]} in partition {first!r}; this "
-                "strategy takes numeric features only. Leave it out with --features.",
+                f"The feature column {name!r} is {columns[name]} in partition {first!r}; "
+                "features must be numeric, boolean, string or dictionary columns. Leave it out "
+                "with --features, or convert it when writing the data.",
                 column=name,
             )
     if not chosen:
         raise ConfigurationError("The model would have no feature columns; pass --features.")
     return tuple(chosen), tuple(columns[name] for name in chosen)
+
+
+def _choose_categorical(
+    features: tuple[str, ...],
+    types: tuple[str, ...],
+    declared: Sequence[str] | None,
+    *,
+    model: str,
+    strategy: str,
+) -> tuple[str, ...]:
+    """String and dictionary features, plus any declared ones; refused if ``strategy`` can't."""
+    textual = [name for name, kind in zip(features, types, strict=True) if not is_numeric(kind)]
+    for name in declared or ():
+        if name not in features:
+            raise ConfigurationError(
+                f"The categorical column {name!r} is not a feature of this model ({features}).",
+                column=name,
+            )
+    chosen = tuple(name for name in features if name in textual or name in (declared or ()))
+    if chosen and not trainer_for(strategy).supports_categorical:
+        raise ConfigurationError(
+            f"{model} with the {strategy!r} strategy cannot learn categorical features yet; "
+            f"{list(chosen)} are categorical. Leave them out with --features.",
+            column=chosen[0],
+        )
+    return chosen
 
 
 def initialise(
@@ -70,6 +97,7 @@ def initialise(
     target: str | None = None,
     params: dict[str, Any] | None = None,
     features: Sequence[str] | None = None,
+    categorical: Sequence[str] | None = None,
     classes: Sequence[Any] | None = None,
     strategy: str | None = None,
     options: TrainingOptions | None = None,
@@ -99,6 +127,7 @@ def initialise(
     source = DataSource(data, dict(storage_options or {}))
     first, columns = _data_schema(source)
     names, types = _choose_features(columns, first, target=target, features=features)
+    encoded = _choose_categorical(names, types, categorical, model=model, strategy=chosen)
     spec = ModelSpec(
         data=data,
         model=model,
@@ -110,6 +139,7 @@ def initialise(
         feature_types=types,
         params=params,
         classes=None if classes is None else tuple(classes),
+        categorical=encoded,
         storage_options=dict(storage_options or {}),
         options=options or TrainingOptions(),
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

@@ -86,7 +86,7 @@ def update(
         )
     spec = store.spec
     source = DataSource(spec.data, spec.storage_options)
-    contract = ColumnContract.from_spec(spec)
+    contract = ColumnContract.from_spec(spec, lineage.categories)
     trainer = trainer_for(spec.strategy)
     parent = store.load_model(lineage.head) if lineage.head is not None else None
     version = (store.versions() or [0])[-1] + 1
@@ -149,6 +149,7 @@ def update(
         rows=admission.rows,
         seconds=round(time.perf_counter() - started, 3),
         classes=admission.classes,
+        categories=admission.categories,
         libraries=library_versions(),
         notes={"warnings": list(warnings), **result.notes},
     )

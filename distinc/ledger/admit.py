@@ -9,9 +9,10 @@ collected, so one failed update names them all instead of hiding the rest.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from distinc.dataset.categories import extend_vocabularies
 from distinc.dataset.partition import Partition
 from distinc.dataset.profile import PartitionProfile
 from distinc.dataset.schema import ColumnContract, accepts
@@ -58,6 +59,7 @@ class Admission:
     skipped: tuple[SkippedPartition, ...] = ()
     classes: tuple[Any, ...] | None = None
     warnings: tuple[str, ...] = ()
+    categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
 
     @property
     def rows(self) -> int:
@@ -200,6 +202,8 @@ class Admitter:
         self.pinned = classes if contract.task == "classification" else None
         self.allow_new_classes = allow_new_classes
         self.digests = dict(lineage.digests)
+        self.pinned_categories = lineage.categories
+        self.seen_categories: dict[str, set[Any]] = {}
         self.train: list[TrainedPartition] = []
         self.skipped: list[SkippedPartition] = []
         self.problems: list[Problem] = []
@@ -230,6 +234,8 @@ class Admitter:
         if extra:
             self.warnings.append(f"partition {part.key!r}: extra column(s) {extra} ignored")
         self.labels.update(label for label, _ in profile.labels)
+        for column, values in profile.categories:
+            self.seen_categories.setdefault(column, set()).update(values)
         learned = TrainedPartition(part.key, fp.size, fp.token, profile.rows, profile.digest)
         self.train.append(learned)
         return learned
@@ -245,8 +251,13 @@ class Admitter:
     def result(self) -> Admission:
         """The admission, or the error naming every problem seen."""
         raise_problems(self.problems)
+        categories = extend_vocabularies(self.pinned_categories, self.seen_categories)
         return Admission(
-            tuple(self.train), tuple(self.skipped), self.classes(), tuple(self.warnings)
+            tuple(self.train),
+            tuple(self.skipped),
+            self.classes(),
+            tuple(self.warnings),
+            categories,
         )
 
 

@@ -69,6 +69,7 @@ class LedgerEntry:
     rows: int = 0
     seconds: float = 0.0
     classes: tuple[Any, ...] | None = None
+    categories: dict[str, tuple[Any, ...]] = field(default_factory=dict)
     libraries: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
     notes: dict[str, Any] = field(default_factory=dict)
@@ -86,6 +87,7 @@ class LedgerEntry:
     def to_json(self) -> str:
         data = dataclasses.asdict(self)
         data["classes"] = None if self.classes is None else list(self.classes)
+        data["categories"] = {name: list(values) for name, values in self.categories.items()}
         return json.dumps(data, indent=1, sort_keys=True)
 
     @classmethod
@@ -112,6 +114,7 @@ class LedgerEntry:
             data["skipped"] = tuple(SkippedPartition(**p) for p in data["skipped"])
             if data.get("classes") is not None:
                 data["classes"] = tuple(data["classes"])
+            data["categories"] = {k: tuple(v) for k, v in data.get("categories", {}).items()}
             return cls(**data)
         except (KeyError, TypeError) as exc:
             raise IntegrityError(

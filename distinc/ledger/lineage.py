@@ -36,6 +36,11 @@ class Lineage:
     def classes(self) -> tuple[Any, ...] | None:
         return self.chain[-1].classes if self.chain else None
 
+    @property
+    def categories(self) -> dict[str, tuple[Any, ...]]:
+        """The head's pinned vocabulary of every categorical feature."""
+        return dict(self.chain[-1].categories) if self.chain else {}
+
     @classmethod
     def of(cls, entries: Sequence[LedgerEntry]) -> Lineage:
         """The lineage of the newest entry in ``entries`` (all entries, by version)."""

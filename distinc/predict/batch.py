@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 
 from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
-from distinc.dataset.reading import feature_matrix, read_table
+from distinc.dataset.reading import contract_features, read_table
 from distinc.dataset.schema import ColumnContract
 from distinc.predict.outputs import check_finite, model_outputs
 
@@ -41,7 +41,7 @@ def predict_partition(
 ) -> int:
     """Score one partition and write its predictions to ``out/<key>``; returns its rows."""
     table = read_table(source, key, [*contract.features, *keep])
-    features = feature_matrix(table, contract.features)
+    features = contract_features(table, contract)
     check_finite(features, contract, key)
     frame = model_outputs(model, features)
     for name in keep:

@@ -10,7 +10,7 @@ import pandas as pd
 
 from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
-from distinc.dataset.reading import feature_matrix, label_vector, read_table
+from distinc.dataset.reading import contract_features, label_vector, read_table
 from distinc.dataset.schema import ColumnContract
 from distinc.predict.outputs import check_finite, model_outputs
 
@@ -20,7 +20,7 @@ def score_partition(
 ) -> tuple[pd.DataFrame, np.ndarray | None, float | None]:
     """Model outputs, true labels and the model's own ``score`` for one partition."""
     table = read_table(source, key, contract.columns)
-    features = feature_matrix(table, contract.features)
+    features = contract_features(table, contract)
     check_finite(features, contract, key)
     labels = label_vector(table, contract.target) if contract.target is not None else None
     own_score = None

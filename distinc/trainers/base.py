@@ -89,6 +89,8 @@ class Trainer(ABC):
     strategy: ClassVar[str]
     # Whether the strategy trains from batches the scan keeps in worker memory.
     uses_batches: ClassVar[bool] = False
+    # Whether the strategy can learn categorical (string or dictionary) features.
+    supports_categorical: ClassVar[bool] = False
 
     @abstractmethod
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
