@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from operator import attrgetter
 from typing import Any
+
+from fsspec.implementations.local import LocalFileSystem
 
 from distinc.dataset.partition import DataSource, Fingerprint, Partition
 from distinc.exceptions import DataError
@@ -23,6 +27,8 @@ def version_token(info: dict[str, Any]) -> str:
     >>> version_token({"size": 3, "ETag": '"abc"'})
     'ETag:abc'
     """
+    if "mtime" in info and "ETag" not in info:
+        return f"mtime:{info['mtime']}"
     for name in _TOKEN_KEYS:
         value = info.get(name)
         if value is not None:
@@ -41,10 +47,32 @@ def is_partition_file(relative_path: str) -> bool:
     >>> is_partition_file("_temporary/part-0.parquet")
     False
     """
-    parts = relative_path.split("/")
-    if any(part.startswith((".", "_")) for part in parts):
+    if not relative_path.lower().endswith(PARQUET_SUFFIXES):
         return False
-    return parts[-1].lower().endswith(PARQUET_SUFFIXES)
+    return not any(part.startswith((".", "_")) for part in relative_path.split("/"))
+
+
+def _walk_local(root: str) -> dict[str, dict[str, Any]]:
+    """``fs.find(root, detail=True)`` for a local folder, several times faster.
+
+    Directory symlinks are followed once (a visited set breaks cycles).
+    """
+    found: dict[str, dict[str, Any]] = {}
+    stack, visited = [root], set()
+    while stack:
+        folder = stack.pop()
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in visited:
+            continue
+        visited.add((info.st_dev, info.st_ino))
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.is_dir():
+                    stack.append(entry.path)
+                elif entry.is_file():
+                    stat = entry.stat()
+                    found[entry.path] = {"size": stat.st_size, "mtime": stat.st_mtime}
+    return found
 
 
 def list_partitions(source: DataSource) -> tuple[Partition, ...]:
@@ -56,7 +84,10 @@ def list_partitions(source: DataSource) -> tuple[Partition, ...]:
             "--storage-option needed to reach it.",
             url=source.url,
         )
-    found = fs.find(root, detail=True)
+    if isinstance(fs, LocalFileSystem) and os.path.isdir(root):
+        found = _walk_local(root)
+    else:
+        found = fs.find(root, detail=True)
     prefix = f"{root}/" if root else ""
     partitions = []
     for path, info in found.items():
@@ -65,4 +96,5 @@ def list_partitions(source: DataSource) -> tuple[Partition, ...]:
         key = path[len(prefix) :] if path.startswith(prefix) else path
         if is_partition_file(key):
             partitions.append(Partition(key, Fingerprint(int(info["size"]), version_token(info))))
-    return tuple(sorted(partitions))
+    partitions.sort(key=attrgetter("key"))
+    return tuple(partitions)

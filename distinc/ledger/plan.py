@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 from distinc.dataset.partition import Partition
 from distinc.exceptions import PartitionChangedError, PartitionMissingError
@@ -37,7 +38,7 @@ def make_plan(lineage: Lineage, listed: Sequence[Partition]) -> Plan:
     new, modified = [], []
     unchanged = 0
     listed_keys = set()
-    for part in sorted(listed):
+    for part in sorted(listed, key=attrgetter("key")):
         listed_keys.add(part.key)
         trained = lineage.trained.get(part.key)
         acknowledged = lineage.skipped.get(part.key) == part.fingerprint
@@ -98,6 +99,6 @@ def select(plan: Plan, *, on_modified: str = "error", on_missing: str = "error")
             skip_modified = plan.modified
             warnings.append(f"modified partition(s) {_named(keys)} skipped by policy")
         else:
-            train = tuple(sorted(plan.new + plan.modified))
+            train = tuple(sorted(plan.new + plan.modified, key=attrgetter("key")))
             warnings.append(f"modified partition(s) {_named(keys)} retrained by policy")
     return Selection(train, skip_modified, tuple(warnings))
