@@ -83,3 +83,21 @@ def run_cli(
             f"distinc {' '.join(args)} exited {result.returncode}\n{result.stderr}"
         )
     return result
+
+
+def cli_init(
+    store: str, data: Path, *extra: str, model: str = "SGDClassifier", check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """``distinc init STORE --data DATA --target label --model MODEL EXTRA...``."""
+    return run_cli(
+        "init",
+        store,
+        "--data",
+        str(data),
+        "--target",
+        "label",
+        "--model",
+        model,
+        *extra,
+        check=check,
+    )

@@ -10,7 +10,7 @@ import pyarrow.parquet as pq
 from sklearn.linear_model import SGDClassifier
 
 import distinc
-from tests.conftest import FEATURES, make_frame, run_cli, write_partition
+from tests.conftest import FEATURES, cli_init, make_frame, run_cli, write_partition
 
 
 def test_the_whole_story_from_the_issue(
@@ -18,20 +18,7 @@ def test_the_whole_story_from_the_issue(
 ) -> None:
     store = str(tmp_path / "store")
     on_cluster = ["--scheduler", scheduler_address]
-    run_cli(
-        "init",
-        store,
-        "--data",
-        str(data_dir),
-        "--target",
-        "label",
-        "--model",
-        "SGDClassifier",
-        "--param",
-        "loss=log_loss",
-        "--param",
-        "random_state=0",
-    )
+    cli_init(store, data_dir, "--param", "loss=log_loss", "--param", "random_state=0")
     first = json.loads(run_cli("update", store, *on_cluster, "--json").stdout)
     assert first["version"] == 1 and len(first["partitions"]) == 3
     for i in range(3, 8):
@@ -104,46 +91,13 @@ def test_errors_are_one_line_with_a_way_out(
         f"distinc: error: No distinc store at {store!r} (no spec.json); create one with "
         "'distinc init'."
     ]
-    bad_model = run_cli(
-        "init",
-        store,
-        "--data",
-        str(data_dir),
-        "--target",
-        "label",
-        "--model",
-        "SGDClassifer",
-        check=False,
-    )
+    bad_model = cli_init(store, data_dir, check=False, model="SGDClassifer")
     assert bad_model.returncode == 1 and "Unknown model 'SGDClassifer'" in bad_model.stderr
-    bad_param = run_cli(
-        "init",
-        store,
-        "--data",
-        str(data_dir),
-        "--target",
-        "label",
-        "--model",
-        "SGDClassifier",
-        "--param",
-        "loss=nope",
-        check=False,
-    )
+    bad_param = cli_init(store, data_dir, "--param", "loss=nope", check=False)
     assert bad_param.returncode == 1
     assert "The 'loss' parameter of SGDClassifier must be" in bad_param.stderr
 
-    run_cli(
-        "init",
-        store,
-        "--data",
-        str(data_dir),
-        "--target",
-        "label",
-        "--model",
-        "SGDClassifier",
-        "--classes",
-        "0,1",
-    )
+    cli_init(store, data_dir, "--classes", "0,1")
     write_partition(data_dir, "bad.parquet", make_frame(30, seed=3).drop(columns="x2"))
     failed = run_cli("update", store, "--scheduler", scheduler_address, check=False)
     assert failed.returncode == 1
@@ -154,7 +108,7 @@ def test_errors_are_one_line_with_a_way_out(
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path, data_dir: Path) -> None:
     store = str(tmp_path / "store")
-    run_cli("init", store, "--data", str(data_dir), "--target", "label", "--model", "SGDClassifier")
+    cli_init(store, data_dir)
     result = run_cli(
         "update",
         store,

@@ -9,25 +9,14 @@ import pytest
 
 import distinc
 from tests.clusterproc import process_cluster
-from tests.conftest import make_frame, run_cli, write_partition
+from tests.conftest import cli_init, make_frame, run_cli, write_partition
 
 pytestmark = pytest.mark.cluster
 
 
 def test_update_on_a_real_scheduler_and_two_workers(tmp_path: Path, data_dir: Path) -> None:
     store = str(tmp_path / "store")
-    run_cli(
-        "init",
-        store,
-        "--data",
-        str(data_dir),
-        "--target",
-        "label",
-        "--model",
-        "SGDClassifier",
-        "--param",
-        "random_state=0",
-    )
+    cli_init(store, data_dir, "--param", "random_state=0")
     with process_cluster(workers=2) as cluster:
         first = json.loads(
             run_cli("update", store, "--scheduler", cluster.address, "--json").stdout
@@ -46,6 +35,6 @@ def test_update_without_a_scheduler_starts_its_own_local_cluster(
     tmp_path: Path, data_dir: Path
 ) -> None:
     store = str(tmp_path / "store")
-    run_cli("init", store, "--data", str(data_dir), "--target", "label", "--model", "SGDClassifier")
+    cli_init(store, data_dir)
     result = run_cli("update", store, env={"DASK_SCHEDULER_ADDRESS": ""})
     assert "version 1: trained 3 partition(s)" in result.stdout

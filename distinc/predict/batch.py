@@ -7,7 +7,6 @@ same order, so predictions join back to their inputs by position.
 from __future__ import annotations
 
 import posixpath
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -16,10 +15,10 @@ import fsspec
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import contract_features, read_table
 from distinc.dataset.schema import ColumnContract
+from distinc.predict.fanout import per_partition
 from distinc.predict.outputs import check_finite, model_outputs
 
 
@@ -65,23 +64,15 @@ def predict_dataset(
     out_options: dict[str, Any] | None = None,
 ) -> PredictionSummary:
     """Score every partition of ``source`` on the cluster, writing Parquet under ``out``."""
-    partitions = list_partitions(source)
-    shared = client.scatter(model, broadcast=True)
-    token = uuid.uuid4().hex[:8]
-    futures = [
-        client.submit(
-            predict_partition,
-            part.key,
-            source,
-            shared,
-            contract,
-            list(keep),
-            out,
-            dict(out_options or {}),
-            key=f"distinc-predict-{token}-{i}",
-            retries=1,
-        )
-        for i, part in enumerate(partitions)
-    ]
-    rows = sum(client.gather(futures))
-    return PredictionSummary(out=out, files=len(partitions), rows=rows)
+    rows = per_partition(
+        client,
+        predict_partition,
+        source,
+        model,
+        name="predict",
+        contract=contract,
+        keep=list(keep),
+        out=out,
+        out_options=dict(out_options or {}),
+    )
+    return PredictionSummary(out=out, files=len(rows), rows=sum(rows))

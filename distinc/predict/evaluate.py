@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import contract_features, label_vector, read_table
 from distinc.dataset.schema import ColumnContract
+from distinc.predict.fanout import per_partition
 from distinc.predict.outputs import check_finite, model_outputs
 
 
@@ -63,22 +62,7 @@ def evaluate_model(
     client: Any, model: Any, contract: ColumnContract, source: DataSource
 ) -> dict[str, float]:
     """Metrics of ``model`` on every partition of ``source`` (a holdout set)."""
-    partitions = list_partitions(source)
-    shared = client.scatter(model, broadcast=True)
-    token = uuid.uuid4().hex[:8]
-    futures = [
-        client.submit(
-            score_partition,
-            part.key,
-            source,
-            shared,
-            contract,
-            key=f"distinc-score-{token}-{i}",
-            retries=1,
-        )
-        for i, part in enumerate(partitions)
-    ]
-    results = client.gather(futures)
+    results = per_partition(client, score_partition, source, model, name="score", contract=contract)
     rows = sum(len(outputs) for outputs, _, _ in results)
     summary: dict[str, float] = {"rows": float(rows)}
     if not rows:

@@ -1,0 +1,35 @@
+"""One Dask task per partition of a dataset, with the model broadcast to every worker once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from distinc.dataset.listing import list_partitions
+from distinc.dataset.partition import DataSource
+
+
+def per_partition(
+    client: Any,
+    function: Callable[..., Any],
+    source: DataSource,
+    model: Any,
+    *,
+    name: str,
+    **arguments: Any,
+) -> list[Any]:
+    """``function(key, source, model, **arguments)`` for every partition, in key order."""
+    keys = [part.key for part in list_partitions(source)]
+    shared = client.scatter(model, broadcast=True)
+    token = uuid.uuid4().hex[:8]
+    futures = client.map(
+        function,
+        keys,
+        key=[f"distinc-{name}-{token}-{i}" for i in range(len(keys))],
+        retries=1,
+        source=source,
+        model=shared,
+        **arguments,
+    )
+    return list(client.gather(futures))
