@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from distinc.config import StorageOptions, setting
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
 from distinc.engine.cluster import dask_client
@@ -38,10 +40,20 @@ class IncrementalModel:
     Open one with ``distinc.open("./store")`` or create one with ``distinc.init``; then
     ``model.update()`` learns what is new, ``model.model()`` returns the fitted estimator and
     ``model.predict(data, out=...)`` scores a dataset on the cluster.
+
+    ``storage`` holds the fsspec options of this session for the store, the data and prediction
+    outputs; the data options are laid over those pinned in the spec at ``init``.
     """
 
-    def __init__(self, store: ModelStore) -> None:
+    def __init__(self, store: ModelStore, storage: StorageOptions | None = None) -> None:
         self.store = store
+        self.storage = storage or StorageOptions()
+        if self.storage.data:
+            # Every stage reaches the data through the spec's options; these hold only for this
+            # session and are never written back (the spec file is written once, by init).
+            store.spec = dataclasses.replace(
+                store.spec, storage_options=self.storage.for_data(store.spec.storage_options)
+            )
 
     def __repr__(self) -> str:
         return f"IncrementalModel({self.store.url!r}, version={self.version})"
@@ -105,12 +117,19 @@ class IncrementalModel:
         version: int | None = None,
         keep: Sequence[str] = (),
         storage_options: dict[str, Any] | None = None,
+        output_options: dict[str, Any] | None = None,
         client: Any = None,
         scheduler: str | None = None,
     ) -> PredictionSummary:
-        """Score every partition under ``data``, writing one Parquet file per input to ``out``."""
+        """Score every partition under ``data``, writing one Parquet file per input to ``out``.
+
+        ``storage_options`` reach both ``data`` and ``out`` (default: this model's data and
+        output options); ``output_options`` are laid over them for ``out`` only.
+        """
         model, contract = self._scoring(version)
         source = DataSource(data, dict(storage_options or self.spec.storage_options))
+        shared = self.storage.output if storage_options is None else storage_options
+        out_options = {**shared, **(output_options or {})}
         with dask_client(scheduler, client=client) as dask:
             return predict_dataset(
                 dask,
@@ -119,7 +138,7 @@ class IncrementalModel:
                 source,
                 out,
                 keep=keep,
-                out_options=storage_options,
+                out_options=out_options,
             )
 
     def evaluate(
@@ -147,12 +166,30 @@ class IncrementalModel:
 
 
 def open(
-    store: str, *, storage_options: dict[str, Any] | None = None, durable: bool = False
+    store: str,
+    *,
+    storage_options: dict[str, Any] | None = None,
+    store_options: dict[str, Any] | None = None,
+    data_options: dict[str, Any] | None = None,
+    output_options: dict[str, Any] | None = None,
+    durable: bool | None = None,
 ) -> IncrementalModel:
-    """Open the store at ``store`` (a path or fsspec URL)."""
-    return IncrementalModel(
-        ModelStore.open(store, storage_options=storage_options, durable=durable)
+    """Open the store at ``store`` (a path or fsspec URL).
+
+    ``storage_options`` are fsspec options for every location (the store, the data, prediction
+    outputs); ``store_options``, ``data_options`` and ``output_options`` are laid over them for
+    one location. All of them go over the ``distinc.*-options`` settings. ``durable`` defaults
+    to the ``distinc.durable`` setting.
+    """
+    storage = StorageOptions.resolve(
+        shared=storage_options, store=store_options, data=data_options, output=output_options
     )
+    opened = ModelStore.open(
+        store,
+        storage_options=storage.store,
+        durable=bool(setting("durable")) if durable is None else durable,
+    )
+    return IncrementalModel(opened, storage)
 
 
 def init(
@@ -168,13 +205,17 @@ def init(
     strategy: str | None = None,
     options: TrainingOptions | None = None,
     storage_options: dict[str, Any] | None = None,
+    store_options: dict[str, Any] | None = None,
+    data_options: dict[str, Any] | None = None,
 ) -> IncrementalModel:
     """Create a store that trains ``model`` on the Parquet partitions under ``data``.
 
     ``model`` is a scikit-learn class name or dotted path, or ``"xgboost"``; ``params`` are
     its constructor arguments, validated here. Feature names and types are pinned from the
-    first partition's footer unless ``features`` names them.
+    first partition's footer unless ``features`` names them. Storage options work as in
+    ``open``; the data options, less any credential, are pinned in the spec.
     """
+    storage = StorageOptions.resolve(shared=storage_options, store=store_options, data=data_options)
     return IncrementalModel(
         initialise(
             store,
@@ -187,6 +228,7 @@ def init(
             classes=classes,
             strategy=strategy,
             options=options,
-            storage_options=storage_options,
-        )
+            storage=storage,
+        ),
+        storage,
     )

@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from distinc.config import is_credential
 from distinc.exceptions import ConfigurationError, DistincError
 
 logger = logging.getLogger("distinc")
@@ -41,6 +42,22 @@ def parse_pairs(pairs: Sequence[str], flag: str) -> dict[str, Any]:
     return result
 
 
+def parse_storage_pairs(pairs: Sequence[str], flag: str) -> dict[str, Any]:
+    """Storage ``KEY=VALUE`` arguments; credentials stay text even when they look like numbers.
+
+    Examples
+    --------
+    >>> parse_storage_pairs(["anon=false", "secret=0123", "client_kwargs={}"], "--storage-option")
+    {'anon': False, 'secret': '0123', 'client_kwargs': {}}
+    """
+    parsed = parse_pairs(pairs, flag)
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if is_credential(key):
+            parsed[key] = value
+    return parsed
+
+
 def parse_list(text: str | None) -> list[Any] | None:
     """A comma-separated list, each item parsed like ``parse_value``."""
     if text is None:
@@ -68,7 +85,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         classes=parse_list(args.classes),
         strategy=args.strategy,
         options=TrainingOptions(task_rows=args.task_rows, prefetch=args.prefetch),
-        storage_options=parse_pairs(args.storage_option, "--storage-option"),
+        **_storage_arguments(args),
     )
     spec = model.spec
     print(
@@ -157,10 +174,34 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_config(args: argparse.Namespace) -> int:
+    from distinc.cli.config_view import config_json, config_text
+
+    _emit(args, config_json(), config_text())
+    return 0
+
+
+_STORAGE_FLAGS = {
+    "storage_option": ("--storage-option", "storage_options"),
+    "store_option": ("--store-option", "store_options"),
+    "data_option": ("--data-option", "data_options"),
+    "out_option": ("--out-option", "output_options"),
+}
+
+
+def _storage_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The storage flags a command was given, as keyword arguments of ``distinc.open``."""
+    return {
+        keyword: parse_storage_pairs(getattr(args, name), flag)
+        for name, (flag, keyword) in _STORAGE_FLAGS.items()
+        if hasattr(args, name)
+    }
+
+
 def _open(args: argparse.Namespace) -> Any:
     import distinc
 
-    return distinc.open(args.store)
+    return distinc.open(args.store, **_storage_arguments(args))
 
 
 def _store(parser: argparse.ArgumentParser) -> None:
@@ -171,13 +212,70 @@ def _scheduler(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scheduler",
         metavar="ADDRESS",
-        help="Dask scheduler to use (default: $DASK_SCHEDULER_ADDRESS, else a LocalCluster "
-        "sized to this machine)",
+        help="Dask scheduler to use, e.g. tcp://10.0.0.5:8786 (default: $DASK_SCHEDULER_ADDRESS, "
+        "else the distinc.scheduler setting, else dask's scheduler-address setting, else a "
+        "LocalCluster on this machine shaped by distinc.local-cluster)",
     )
+
+
+def _storage(parser: argparse.ArgumentParser, *, data: bool = True, out: bool = False) -> None:
+    group = parser.add_argument_group(
+        "storage",
+        "fsspec options (https://filesystem-spec.readthedocs.io), e.g. endpoint_url=URL for an "
+        "S3-compatible server. Repeatable; VALUE is parsed as JSON when it can be (credentials "
+        "stay text). Flags go over the distinc.*-options settings, key by key.",
+    )
+    where = "the store" + (", the data" if data else "") + (" and the output" if out else "")
+    group.add_argument(
+        "--storage-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=f"option for {where} (default: the distinc.storage-options setting, empty)",
+    )
+    group.add_argument(
+        "--store-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="option for the store only, over --storage-option (default: the "
+        "distinc.store-options setting, empty)",
+    )
+    if data:
+        group.add_argument(
+            "--data-option",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="option for the data only, over --storage-option and over the options pinned "
+            "at init (default: the distinc.data-options setting, empty)",
+        )
+    if out:
+        group.add_argument(
+            "--out-option",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="option for the prediction output only, over --storage-option (default: the "
+            "distinc.output-options setting, empty)",
+        )
 
 
 def _json(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print JSON for scripts")
+
+
+_EPILOG = """\
+settings:
+  distinc reads a `distinc:` section of dask's configuration: YAML files in ~/.config/dask/,
+  /etc/dask/ or $DASK_CONFIG (e.g. ~/.config/dask/distinc.yaml), and DASK_DISTINC__<KEY>
+  environment variables. Precedence: command-line flag > environment > config file > default.
+  `distinc config` prints every setting in force, its default and the files read. dask's own
+  settings (DASK_SCHEDULER_ADDRESS, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT, ...) apply too.
+
+exit status: 0 on success or when there is nothing to do, 1 on an error (one line on stderr
+naming the file, column, label or version at fault), 3 on an internal error, 130 if interrupted.
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -185,6 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="distinc",
         description="Keep training a model as its Parquet data grows: each update learns only "
         "the partitions the model has not seen.",
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--quiet", action="store_true", help="only warnings and errors")
     parser.add_argument("--traceback", action="store_true", help="show tracebacks on error")
@@ -204,15 +304,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="root of the Parquet dataset (path or fsspec URL)",
     )
     init.add_argument(
-        "--model", required=True, help="scikit-learn class name, dotted path, or 'xgboost'"
+        "--model",
+        required=True,
+        help="scikit-learn class name (SGDClassifier), dotted path "
+        "(mypackage.models.MyEstimator), or 'xgboost'",
     )
-    init.add_argument("--target", metavar="COLUMN", help="label column (omit for unsupervised)")
+    init.add_argument(
+        "--target",
+        metavar="COLUMN",
+        help="label column (default: none, for unsupervised models such as MiniBatchKMeans)",
+    )
     init.add_argument(
         "--param",
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="estimator parameter; VALUE is parsed as JSON when it can be",
+        help="estimator parameter, repeatable; VALUE is parsed as JSON when it can be "
+        "(default: the estimator's own defaults)",
     )
     init.add_argument(
         "--features", metavar="A,B,C", help="feature columns (default: every column but the target)"
@@ -229,7 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="every class the model will ever see (default: the labels of the "
         "first update, then pinned)",
     )
-    init.add_argument("--strategy", help="override the strategy chosen from the estimator")
+    init.add_argument(
+        "--strategy",
+        help="training strategy (default: chosen from the estimator: 'stream' when it has "
+        "partial_fit)",
+    )
     init.add_argument(
         "--task-rows",
         type=int,
@@ -244,13 +356,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="tasks read ahead of the partial_fit model (default: 2)",
     )
-    init.add_argument(
-        "--storage-option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="fsspec storage option for the data and the store",
-    )
+    _storage(init)
 
     update = command("update", cmd_update, "train on the partitions not yet learned")
     _store(update)
@@ -269,14 +375,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do when a learned partition is gone (default: error)",
     )
     _json(update)
+    _storage(update)
 
     status = command("status", cmd_status, "the head version and what is new in the data")
     _store(status)
     _json(status)
+    _storage(status)
 
     history = command("history", cmd_history, "every version, oldest first")
     _store(history)
     _json(history)
+    _storage(history, data=False)
 
     predict = command("predict", cmd_predict, "score a dataset, one output file per input file")
     _store(predict)
@@ -285,6 +394,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--version", type=int, help="version to use (default: the head)")
     predict.add_argument("--keep", metavar="A,B", help="input columns to copy into the output")
     _scheduler(predict)
+    _storage(predict, out=True)
 
     evaluate = command("evaluate", cmd_evaluate, "metrics of a version on a holdout dataset")
     _store(evaluate)
@@ -292,13 +402,21 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--version", type=int, help="version to evaluate (default: the head)")
     _scheduler(evaluate)
     _json(evaluate)
+    _storage(evaluate)
 
     roll = command("rollback", cmd_rollback, "commit a new version restoring an earlier model")
     _store(roll)
     roll.add_argument("--to", type=int, required=True, metavar="N")
+    _storage(roll, data=False)
 
     verify = command("verify", cmd_verify, "check the store's invariants")
     _store(verify)
+    _storage(verify, data=False)
+
+    config = command(
+        "config", cmd_config, "print the distinc settings in force, their defaults and sources"
+    )
+    _json(config)
 
     demo = command("demo", cmd_demo, "generate data, fit, add data, update, compare to retrain")
     demo.add_argument("--dir", help="folder for the demo's data and store (default: temporary)")

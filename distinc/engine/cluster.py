@@ -9,43 +9,70 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from distinc.config import setting
 from distinc.exceptions import ClusterError
 
 logger = logging.getLogger("distinc")
 
 
 def scheduler_address(explicit: str | None = None) -> str | None:
-    """``explicit``, else ``DASK_SCHEDULER_ADDRESS``, else dask's ``scheduler-address`` config."""
+    """The scheduler to connect to, or ``None`` for a LocalCluster.
+
+    In order: ``explicit`` (``--scheduler``), the ``DASK_SCHEDULER_ADDRESS`` environment
+    variable (which the Dask operator sets in its job pods), the ``distinc.scheduler`` setting
+    (``DASK_DISTINC__SCHEDULER`` or a config file), dask's own ``scheduler-address`` setting.
+    """
     if explicit:
         return explicit
     import dask
 
-    address = os.environ.get("DASK_SCHEDULER_ADDRESS") or dask.config.get("scheduler-address", None)
+    address = (
+        os.environ.get("DASK_SCHEDULER_ADDRESS")
+        or setting("scheduler")
+        or dask.config.get("scheduler-address", None)
+    )
     return str(address) if address else None
+
+
+def connect_timeout() -> Any:
+    """``distinc.connect-timeout``, else dask's ``distributed.comm.timeouts.connect``."""
+    import dask
+
+    configured = setting("connect-timeout")
+    return configured or dask.config.get("distributed.comm.timeouts.connect")
+
+
+def local_cluster_options() -> dict[str, Any]:
+    """LocalCluster keywords from ``distinc.local-cluster`` (one worker per core by default)."""
+    return {
+        "n_workers": setting("local-cluster.n-workers") or os.cpu_count() or 1,
+        "threads_per_worker": setting("local-cluster.threads-per-worker"),
+        "memory_limit": setting("local-cluster.memory-limit"),
+    }
 
 
 @contextmanager
 def dask_client(address: str | None = None, *, client: Any = None) -> Iterator[Any]:
     """Yield a Dask client: ``client`` itself, one connected to ``address``, or a LocalCluster's.
 
-    The LocalCluster is sized to the machine (one single-threaded worker process per core) and
-    asks for a free dashboard port, so several runs on one host never clash.
+    The LocalCluster follows ``distinc.local-cluster`` (by default one single-threaded worker
+    process per core) and asks for a free dashboard port, so several runs on one host never
+    clash.
     """
     if client is not None:
         yield client
         return
-    import dask
     from distributed import Client, LocalCluster
 
     address = scheduler_address(address)
     if address:
         try:
-            # dask's own setting, so DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT applies
-            remote = Client(address, timeout=dask.config.get("distributed.comm.timeouts.connect"))
+            remote = Client(address, timeout=connect_timeout())
         except (OSError, TimeoutError) as exc:
             raise ClusterError(
-                f"Cannot reach the Dask scheduler at {address!r} ({exc}). Check the address, "
-                "or omit --scheduler to run on a local cluster.",
+                f"Cannot reach the Dask scheduler at {address!r} ({exc}). Check the address "
+                "(from --scheduler, $DASK_SCHEDULER_ADDRESS or the distinc.scheduler setting), "
+                "or leave it out to run on a local cluster.",
                 address=address,
             ) from exc
         with remote:
@@ -55,12 +82,16 @@ def dask_client(address: str | None = None, *, client: Any = None) -> Iterator[A
     dashboard = ":0" if importlib.util.find_spec("bokeh") else None
     with (
         LocalCluster(
-            n_workers=os.cpu_count() or 1,
-            threads_per_worker=1,
+            **local_cluster_options(),
             processes=True,
             dashboard_address=dashboard,
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as local,
     ):
+        logger.info(
+            "started a LocalCluster of %d worker process(es) (dashboard: %s)",
+            len(cluster.workers),
+            local.dashboard_link if dashboard else "none",
+        )
         yield local

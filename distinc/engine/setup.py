@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from typing import Any
 
 import pyarrow.parquet as pq
 
+from distinc.config import StorageOptions, public_options
 from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import is_numeric, kind_of
@@ -16,6 +18,8 @@ from distinc.exceptions import ConfigurationError, DataError
 from distinc.spec import ModelSpec, TrainingOptions
 from distinc.store.store import ModelStore
 from distinc.trainers import available_strategies, trainer_for
+
+logger = logging.getLogger("distinc")
 
 
 def _data_schema(source: DataSource) -> tuple[str, dict[str, str]]:
@@ -101,9 +105,14 @@ def initialise(
     classes: Sequence[Any] | None = None,
     strategy: str | None = None,
     options: TrainingOptions | None = None,
-    storage_options: dict[str, Any] | None = None,
+    storage: StorageOptions | None = None,
 ) -> ModelStore:
-    """Create a store for ``model`` trained on the Parquet data at ``data``."""
+    """Create a store for ``model`` trained on the Parquet data at ``data``.
+
+    The data's storage options are pinned in the spec without their credentials, which are
+    given again at each run (flags, the distinc settings or the backend's own environment).
+    """
+    storage = storage or StorageOptions()
     params = dict(params or {})
     path = resolve_path(model)
     estimator = build_estimator(path, params)
@@ -124,10 +133,17 @@ def initialise(
             f"{model} with these parameters has no partial_fit, so it cannot stream.",
             strategy=chosen,
         )
-    source = DataSource(data, dict(storage_options or {}))
+    source = DataSource(data, storage.data)
     first, columns = _data_schema(source)
     names, types = _choose_features(columns, first, target=target, features=features)
     encoded = _choose_categorical(names, types, categorical, model=model, strategy=chosen)
+    pinned, credentials = public_options(storage.data)
+    if credentials:
+        logger.info(
+            "not writing the credential option(s) %s to the store; give them again to later "
+            "commands",
+            ", ".join(credentials),
+        )
     spec = ModelSpec(
         data=data,
         model=model,
@@ -140,8 +156,8 @@ def initialise(
         params=params,
         classes=None if classes is None else tuple(classes),
         categorical=encoded,
-        storage_options=dict(storage_options or {}),
+        storage_options=pinned,
         options=options or TrainingOptions(),
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
-    return ModelStore.create(store_url, spec, storage_options=storage_options)
+    return ModelStore.create(store_url, spec, storage_options=storage.store)

@@ -1,0 +1,168 @@
+"""Settings: flag > environment > config file > default, through dask's configuration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import dask
+import pytest
+
+from distinc.cli.main import build_parser
+from distinc.config import StorageOptions, default_settings, flatten
+from distinc.engine.cluster import connect_timeout, local_cluster_options, scheduler_address
+from tests.conftest import make_frame, run_cli, write_partition
+
+README = Path(__file__).parents[1] / "README.md"
+UNREACHABLE = "tcp://127.0.0.1:9"
+
+
+def test_scheduler_precedence(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    with dask.config.set({"distinc.scheduler": None, "scheduler-address": None}):
+        assert scheduler_address() is None
+        with dask.config.set({"scheduler-address": "tcp://dask:1"}):
+            assert scheduler_address() == "tcp://dask:1"
+            with dask.config.set({"distinc.scheduler": "tcp://distinc:2"}):
+                assert scheduler_address() == "tcp://distinc:2"
+                monkeypatch.setenv("DASK_SCHEDULER_ADDRESS", "tcp://env:3")
+                assert scheduler_address() == "tcp://env:3"
+                assert scheduler_address("tcp://flag:4") == "tcp://flag:4"
+
+
+def test_cluster_settings_fall_back_to_dask_and_the_machine() -> None:
+    with dask.config.set({"distributed.comm.timeouts.connect": "7s"}):
+        assert connect_timeout() == "7s"
+        with dask.config.set({"distinc.connect-timeout": "2s"}):
+            assert connect_timeout() == "2s"
+    assert local_cluster_options()["n_workers"] >= 1
+    with dask.config.set({"distinc.local-cluster.n-workers": 3}):
+        assert local_cluster_options() == {
+            "n_workers": 3,
+            "threads_per_worker": 1,
+            "memory_limit": "auto",
+        }
+
+
+def test_storage_options_layer_key_by_key() -> None:
+    configured = {
+        "distinc.storage-options": {"endpoint_url": "cfg", "anon": False, "a": 1},
+        "distinc.data-options": {"anon": True, "b": 1},
+        "distinc.output-options": {"c": 1},
+    }
+    with dask.config.set(configured):
+        options = StorageOptions.resolve(shared={"a": 2, "b": 2}, store={"endpoint_url": "flag"})
+    assert options.store == {"endpoint_url": "flag", "anon": False, "a": 2, "b": 2}
+    # a flag for every location still beats a setting for one location
+    assert options.data == {"endpoint_url": "cfg", "anon": True, "a": 2, "b": 2}
+    assert options.output == {"endpoint_url": "cfg", "anon": False, "a": 2, "c": 1, "b": 2}
+    assert options.for_data({"endpoint_url": "pinned", "d": 1}) == {**options.data, "d": 1}
+
+
+def test_environment_beats_config_file_beats_default(tmp_path: Path) -> None:
+    folder = tmp_path / "dask"
+    folder.mkdir()
+    (folder / "distinc.yaml").write_text(
+        "distinc:\n"
+        "  scheduler: tcp://file:1\n"
+        "  local-cluster:\n"
+        "    n-workers: 5\n"
+        "    threads-per-worker: 2\n"
+        "  storage-options:\n"
+        "    endpoint_url: http://file\n"
+        "    secret: from-file\n"
+    )
+    env = {
+        "DASK_CONFIG": str(folder),
+        "DASK_DISTINC__LOCAL_CLUSTER__N_WORKERS": "3",
+        "DASK_DISTINC__CONNECT_TIMEOUT": "4s",
+    }
+    shown = json.loads(run_cli("config", "--json", env=env).stdout)
+    settings = shown["settings"]
+    assert settings["local-cluster.n-workers"] == 3  # environment over file
+    assert settings["connect-timeout"] == "4s"  # environment over default
+    assert settings["scheduler"] == "tcp://file:1"  # file over default
+    assert settings["local-cluster.threads-per-worker"] == 2
+    assert settings["local-cluster.memory-limit"] == "auto"  # default
+    assert settings["storage-options"] == {"endpoint_url": "http://file", "secret": "***"}
+    assert str(folder / "distinc.yaml") in shown["files"]
+    assert shown["defaults"] == flatten(default_settings())
+
+
+def test_update_follows_the_scheduler_setting_unless_a_flag_or_env_says_otherwise(
+    tmp_path: Path, data_dir: Path, scheduler_address: str
+) -> None:
+    folder = tmp_path / "dask"
+    folder.mkdir()
+    (folder / "distinc.yaml").write_text(f"distinc:\n  scheduler: {UNREACHABLE}\n")
+    base = {"DASK_CONFIG": str(folder), "DASK_SCHEDULER_ADDRESS": ""}
+    store = str(tmp_path / "store")
+    run_cli("init", store, "--data", str(data_dir), "--target", "label", "--model", "SGDClassifier")
+
+    flagged = run_cli("update", store, "--scheduler", scheduler_address, env=base)
+    assert f"connected to {scheduler_address}" in flagged.stderr
+
+    write_partition(data_dir, "part-10.parquet", make_frame(50, seed=10))
+    from_file = run_cli("update", store, env=base, check=False)
+    assert from_file.returncode == 1
+    assert f"Cannot reach the Dask scheduler at {UNREACHABLE!r}" in from_file.stderr
+
+    from_env = run_cli("update", store, env={**base, "DASK_DISTINC__SCHEDULER": scheduler_address})
+    assert f"connected to {scheduler_address}" in from_env.stderr
+    assert "version 2: trained 1 partition(s)" in from_env.stdout
+
+
+def test_the_local_cluster_follows_its_settings(tmp_path: Path, data_dir: Path) -> None:
+    store = str(tmp_path / "store")
+    run_cli("init", store, "--data", str(data_dir), "--target", "label", "--model", "SGDClassifier")
+    env = {"DASK_SCHEDULER_ADDRESS": "", "DASK_DISTINC__LOCAL_CLUSTER__N_WORKERS": "1"}
+    result = run_cli("update", store, env=env)
+    assert "started a LocalCluster of 1 worker process(es)" in result.stderr
+
+
+def _options(parser: argparse.ArgumentParser) -> list[argparse.Action]:
+    return [action for action in parser._actions if action.option_strings and action.dest != "help"]
+
+
+def _subparser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices[name]  # type: ignore[no-any-return]
+    raise AssertionError("no subcommands")
+
+
+@pytest.mark.parametrize("command", [None, "init", "update"])
+def test_help_explains_every_option_and_its_default(
+    command: str | None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    parser = build_parser()
+    target = parser if command is None else _subparser(parser, command)
+    for action in _options(target):
+        assert action.help, f"{action.option_strings} has no help"
+        takes_value = action.nargs != 0
+        if takes_value and not action.required:
+            assert re.search(r"default", action.help), f"{action.option_strings}: no default"
+    with pytest.raises(SystemExit) as shown:
+        target.parse_args(["--help"])
+    assert shown.value.code == 0
+    text = capsys.readouterr().out
+    assert all(option in text for action in _options(target) for option in action.option_strings)
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    text = README.read_text()
+    for name in flatten(default_settings()):
+        assert f"`{name.rsplit('.', 1)[-1]}`" in text, f"README does not explain {name}"
+
+
+def test_durable_mode_follows_its_setting_unless_given(tmp_path: Path, data_dir: Path) -> None:
+    import distinc
+
+    store = str(tmp_path / "store")
+    distinc.init(store, data=str(data_dir), target="label", model="SGDClassifier")
+    assert distinc.open(store).store.files.durable is False
+    with dask.config.set({"distinc.durable": True}):
+        assert distinc.open(store).store.files.durable is True
+        assert distinc.open(store, durable=False).store.files.durable is False
