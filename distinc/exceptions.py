@@ -21,6 +21,7 @@ is picklable with its details.
     │   ├── SchemaError            missing column or unsafe type change
     │   ├── UnseenLabelError       a label outside the model's classes
     │   └── InvalidValueError      NaN / inf where the model cannot take them
+    ├── StorageAccessError         the store or the data refused access (credentials, permissions)
     └── ClusterError               the Dask cluster failed or could not be reached
 """
 
@@ -108,6 +109,10 @@ class InvalidValueError(DataError):
     """A partition holds NaN or infinite values the model cannot take."""
 
 
+class StorageAccessError(DistincError):
+    """The store or the data refused access: missing or wrong credentials, or no permission."""
+
+
 class ClusterError(DistincError):
     """The Dask cluster could not be reached or failed during an update."""
 
@@ -125,6 +130,7 @@ __all__ = [
     "PartitionChangedError",
     "PartitionMissingError",
     "SchemaError",
+    "StorageAccessError",
     "StoreError",
     "StoreExistsError",
     "StoreNotFoundError",

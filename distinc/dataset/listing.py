@@ -8,6 +8,7 @@ from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
 
+from distinc.dataset.access import access_errors, refused
 from distinc.dataset.partition import DataSource, Fingerprint, Partition
 from distinc.exceptions import DataError
 
@@ -78,16 +79,22 @@ def _walk_local(root: str) -> dict[str, dict[str, Any]]:
 def list_partitions(source: DataSource) -> tuple[Partition, ...]:
     """Every Parquet file below ``source``, sorted by key, with its fingerprint."""
     fs, root = source.filesystem()
-    if not fs.exists(root):
+    try:
+        exists = fs.exists(root)
+        if not exists:
+            found = {}
+        elif isinstance(fs, LocalFileSystem) and os.path.isdir(root):
+            found = _walk_local(root)
+        else:
+            found = fs.find(root, detail=True)
+    except access_errors() as exc:
+        raise refused("the data", source.url, exc, flag="--data-option") from exc
+    if not exists:
         raise DataError(
             f"No data at {source.url!r}: the path does not exist. Check --data and any "
             "--storage-option needed to reach it.",
             url=source.url,
         )
-    if isinstance(fs, LocalFileSystem) and os.path.isdir(root):
-        found = _walk_local(root)
-    else:
-        found = fs.find(root, detail=True)
     prefix = f"{root}/" if root else ""
     partitions = []
     for path, info in found.items():

@@ -164,8 +164,10 @@ def _confirm_unchanged(source: DataSource, admission: Admission) -> None:
     """Refuse to record a partition whose file changed while it was being trained."""
     fs, _ = source.filesystem()
     for part in admission.train:
+        path = source.path_of(part.key)
+        fs.invalidate_cache(path)  # s3fs would answer from the listing cached before training
         try:
-            info = fs.info(source.path_of(part.key))
+            info = fs.info(path)
         except FileNotFoundError:
             changed = True
         else:

@@ -45,6 +45,8 @@ class StoreFiles:
 
     def list(self, folder: str) -> list[str]:
         """Names of the files directly inside ``folder`` (empty when it does not exist)."""
+        # Object-store backends (s3fs) cache listings; another process may have committed since.
+        self.fs.invalidate_cache(self.path(folder))
         try:
             paths = self.fs.ls(self.path(folder), detail=False)
         except FileNotFoundError:

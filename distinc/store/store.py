@@ -18,6 +18,7 @@ import re
 import time
 from typing import Any
 
+from distinc.dataset.access import access_errors, refused
 from distinc.exceptions import (
     ConcurrentUpdateError,
     IntegrityError,
@@ -62,7 +63,11 @@ class ModelStore:
         cls, url: str, spec: ModelSpec, *, storage_options: dict[str, Any] | None = None
     ) -> ModelStore:
         files = StoreFiles(url, storage_options)
-        if files.exists(SPEC_NAME):
+        try:
+            exists = files.exists(SPEC_NAME)
+        except access_errors() as exc:
+            raise refused("the store", url, exc, flag="--store-option") from exc
+        if exists:
             raise StoreExistsError(
                 f"A distinc store already exists at {url!r}; use 'distinc update' on it, or "
                 "choose another path.",
@@ -88,6 +93,8 @@ class ModelStore:
                 f"No distinc store at {url!r} (no {SPEC_NAME}); create one with 'distinc init'.",
                 store=url,
             ) from exc
+        except access_errors() as exc:
+            raise refused("the store", url, exc, flag="--store-option") from exc
         return cls(files, ModelSpec.from_json(text.decode()))
 
     def versions(self) -> list[int]:
