@@ -140,7 +140,7 @@ def config_files() -> list[str]:
 
 def _options(name: str) -> dict[str, Any]:
     value = setting(name)
-    if value is None:
+    if value is None or value == "":  # unset, or an empty DASK_DISTINC__* variable
         return {}
     if not isinstance(value, Mapping):
         raise ConfigurationError(
