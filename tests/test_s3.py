@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -66,6 +67,17 @@ def without_credentials() -> dict[str, str]:
     }
 
 
+def run_bare(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """``distinc`` in a subprocess whose only credentials are those in ``args`` or ``env``."""
+    return subprocess.run(
+        [sys.executable, "-m", "distinc", *args],
+        capture_output=True,
+        text=True,
+        env={**without_credentials(), **(env or {})},
+        timeout=300,
+    )
+
+
 def plain_loop(s3: S3Server, urls: list[str]) -> Any:
     expected = SGDClassifier(random_state=0)
     fs = s3.filesystem()
@@ -110,10 +122,9 @@ def test_the_command_line_with_data_store_and_predictions_on_s3(
     model = distinc.open(store, storage_options=s3.options).model()
     np.testing.assert_array_equal(model.coef_, plain_loop(s3, urls).coef_)
 
-    # the same options from dask's configuration (an environment variable) instead of flags
+    # each location with its own options, and no credentials anywhere else
     put_partition(s3, f"s3://{bucket}/scoring/s.parquet", make_frame(40, seed=9))
-    from_config = {"DASK_DISTINC__STORAGE_OPTIONS": repr(s3.options)}
-    run_cli(
+    predicted = run_bare(
         "predict",
         store,
         "--data",
@@ -121,28 +132,39 @@ def test_the_command_line_with_data_store_and_predictions_on_s3(
         "--out",
         f"s3://{bucket}/out",
         *on_cluster,
-        env=from_config,
+        *s3.flags("--store-option"),
+        *s3.flags("--data-option"),
+        *s3.flags("--out-option"),
     )
+    assert predicted.returncode == 0, predicted.stderr
     with s3.filesystem().open(f"{bucket}/out/s.parquet", "rb") as handle:
         assert pq.read_table(handle).num_rows == 40
-    assert run_cli("verify", store, env=from_config).returncode == 0
+    # the same options from dask's configuration (an environment variable) instead of flags
+    from_config = {"DASK_DISTINC__STORAGE_OPTIONS": repr(s3.options)}
+    assert run_bare("verify", store, env=from_config).returncode == 0
 
 
 def test_missing_or_wrong_credentials_are_one_clear_line(s3: S3Server, bucket: str) -> None:
-    store = f"s3://{bucket}/store"
-    ModelStore.create(store, SPEC, storage_options=s3.options)
+    store, data = f"s3://{bucket}/store", f"s3://{bucket}/data"
+    put_partition(s3, f"{data}/part-00.parquet", make_frame(30, seed=0))
+    pinned = {"endpoint_url": s3.endpoint}
+    ModelStore.create(
+        store, replace(SPEC, data=data, storage_options=pinned), storage_options=s3.options
+    )
     endpoint = ["--storage-option", f"endpoint_url={s3.endpoint}"]
-    for extra in ([], ["--storage-option", f"key={s3.key}", "--storage-option", "secret=wrong"]):
-        result = subprocess.run(
-            [sys.executable, "-m", "distinc", "status", store, *endpoint, *extra],
-            capture_output=True,
-            text=True,
-            env=without_credentials(),
-            timeout=120,
-        )
-        assert result.returncode == 1, result.stderr
+    wrong = ["--storage-option", f"key={s3.key}", "--storage-option", "secret=wrong"]
+    for given in (endpoint, [*endpoint, *wrong]):
+        result = run_bare("status", store, *given)
+        assert result.returncode == 1
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1 and f"Access to the store at {store!r} was refused" in lines[0]
+    # options for the store only do not reach the data
+    store_only = run_bare("status", store, *s3.flags("--store-option"))
+    assert store_only.returncode == 1
+    assert f"Access to the data at {data!r} was refused" in store_only.stderr
+    assert "--data-option" in store_only.stderr
+    both = run_bare("status", store, *s3.flags("--store-option"), *s3.flags("--data-option"))
+    assert both.returncode == 0, both.stderr
 
 
 def test_the_api_on_s3_detects_a_rewritten_object_by_its_etag(

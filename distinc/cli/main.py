@@ -225,7 +225,8 @@ def _storage(parser: argparse.ArgumentParser, *, data: bool = True, out: bool = 
         "S3-compatible server. Repeatable; VALUE is parsed as JSON when it can be (credentials "
         "stay text). Flags go over the distinc.*-options settings, key by key.",
     )
-    where = "the store" + (", the data" if data else "") + (" and the output" if out else "")
+    places = ["the store", *(["the data"] if data else []), *(["the output"] if out else [])]
+    where = " and ".join([", ".join(places[:-1]), places[-1]] if len(places) > 1 else places)
     group.add_argument(
         "--storage-option",
         action="append",
@@ -247,8 +248,9 @@ def _storage(parser: argparse.ArgumentParser, *, data: bool = True, out: bool = 
             action="append",
             default=[],
             metavar="KEY=VALUE",
-            help="option for the data only, over --storage-option and over the options pinned "
-            "at init (default: the distinc.data-options setting, empty)",
+            help="option for the data only, over --storage-option (default: the "
+            "distinc.data-options setting, empty); init pins the data's options in the store, "
+            "credentials excepted, and later commands lay theirs over them",
         )
     if out:
         group.add_argument(
