@@ -10,6 +10,7 @@ from pathlib import Path
 import dask
 import pytest
 
+import distinc
 from distinc.cli.main import build_parser
 from distinc.config import StorageOptions, default_settings, flatten
 from distinc.engine.cluster import connect_timeout, local_cluster_options, scheduler_address
@@ -99,13 +100,14 @@ def test_update_follows_the_scheduler_setting_unless_a_flag_or_env_says_otherwis
     (folder / "distinc.yaml").write_text(f"distinc:\n  scheduler: {UNREACHABLE}\n")
     base = {"DASK_CONFIG": str(folder), "DASK_SCHEDULER_ADDRESS": ""}
     store = str(tmp_path / "store")
-    run_cli("init", store, "--data", str(data_dir), "--target", "label", "--model", "SGDClassifier")
+    distinc.init(store, data=str(data_dir), target="label", model="SGDClassifier")
 
     flagged = run_cli("update", store, "--scheduler", scheduler_address, env=base)
     assert f"connected to {scheduler_address}" in flagged.stderr
 
     write_partition(data_dir, "part-10.parquet", make_frame(50, seed=10))
-    from_file = run_cli("update", store, env=base, check=False)
+    quick = {**base, "DASK_DISTINC__CONNECT_TIMEOUT": "2s"}
+    from_file = run_cli("update", store, env=quick, check=False)
     assert from_file.returncode == 1
     assert f"Cannot reach the Dask scheduler at {UNREACHABLE!r}" in from_file.stderr
 
@@ -116,7 +118,7 @@ def test_update_follows_the_scheduler_setting_unless_a_flag_or_env_says_otherwis
 
 def test_the_local_cluster_follows_its_settings(tmp_path: Path, data_dir: Path) -> None:
     store = str(tmp_path / "store")
-    run_cli("init", store, "--data", str(data_dir), "--target", "label", "--model", "SGDClassifier")
+    distinc.init(store, data=str(data_dir), target="label", model="SGDClassifier")
     env = {"DASK_SCHEDULER_ADDRESS": "", "DASK_DISTINC__LOCAL_CLUSTER__N_WORKERS": "1"}
     result = run_cli("update", store, env=env)
     assert "started a LocalCluster of 1 worker process(es)" in result.stderr
@@ -158,8 +160,6 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 
 def test_durable_mode_follows_its_setting_unless_given(tmp_path: Path, data_dir: Path) -> None:
-    import distinc
-
     store = str(tmp_path / "store")
     distinc.init(store, data=str(data_dir), target="label", model="SGDClassifier")
     assert distinc.open(store).store.files.durable is False

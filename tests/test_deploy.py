@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
+import distinc
 from distinc.cli.main import build_parser
 from tests.conftest import run_cli
 
@@ -67,9 +68,7 @@ def test_the_host_script_runs_an_update_and_leaves_nothing_running(
         assert status.returncode == 0 and f"{address[1]} with 2 worker(s)" in status.stdout
 
         store = str(tmp_path / "store")
-        run_cli(
-            "init", store, "--data", str(data_dir), "--target", "label", "--model", "SGDClassifier"
-        )
+        distinc.init(store, data=str(data_dir), target="label", model="SGDClassifier")
         updated = run_cli("update", store, "--scheduler", address[1], "--json")
         assert json.loads(updated.stdout)["version"] == 1
         assert f"connected to {address[1]}" in updated.stderr
