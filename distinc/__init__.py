@@ -1,6 +1,8 @@
 """distinc: keep training a model as its Parquet data grows, paying only for the new partitions."""
 
 from distinc.api import IncrementalModel, Status, init, open
+from distinc.engine.drift import DriftCheck
+from distinc.engine.progress import Progress
 from distinc.engine.update import UpdateResult
 from distinc.exceptions import (
     ClusterError,
@@ -23,16 +25,21 @@ from distinc.exceptions import (
     UnseenLabelError,
     VersionNotFoundError,
 )
+from distinc.report.page import ReportFiles
 from distinc.spec import ModelSpec, TrainingOptions
 from distinc.store.check import check_store
+from distinc.store.records import Comparison, Evaluation
 
 __all__ = [
     "ClusterError",
+    "Comparison",
     "ConcurrentUpdateError",
     "ConfigurationError",
     "CorruptPartitionError",
     "DataError",
     "DistincError",
+    "DriftCheck",
+    "Evaluation",
     "IncrementalModel",
     "IntegrityError",
     "InvalidValueError",
@@ -40,6 +47,8 @@ __all__ = [
     "ModelSpec",
     "PartitionChangedError",
     "PartitionMissingError",
+    "Progress",
+    "ReportFiles",
     "SchemaError",
     "Status",
     "StorageAccessError",

@@ -11,16 +11,23 @@ from distinc.config import StorageOptions, setting
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
 from distinc.engine.cluster import dask_client
+from distinc.engine.compare import compare
+from distinc.engine.drift import DriftCheck, check_drift
+from distinc.engine.evaluation import Holdout, evaluate_versions
+from distinc.engine.progress import ProgressCallback
 from distinc.engine.rollback import rollback
 from distinc.engine.setup import initialise
 from distinc.engine.update import UpdateResult, plan_update, update
 from distinc.exceptions import VersionNotFoundError
+from distinc.ledger.drift import PSI_THRESHOLD
 from distinc.ledger.entry import LedgerEntry
 from distinc.ledger.plan import Plan
 from distinc.predict.batch import PredictionSummary, predict_dataset
-from distinc.predict.evaluate import evaluate_model
+from distinc.report.data import collect
+from distinc.report.page import ReportFiles, write_report
 from distinc.spec import ModelSpec, TrainingOptions
 from distinc.store.check import check_store
+from distinc.store.records import Comparison, Evaluation
 from distinc.store.store import ModelStore
 
 
@@ -75,8 +82,12 @@ class IncrementalModel:
         on_modified: str = "error",
         on_missing: str = "error",
         dry_run: bool = False,
+        progress: ProgressCallback | None = None,
     ) -> UpdateResult:
-        """Train on every partition not yet learned and commit a version (or do nothing)."""
+        """Train on every partition not yet learned and commit a version (or do nothing).
+
+        ``progress`` is called with a ``Progress`` as partitions are trained.
+        """
         return update(
             self.store,
             client=client,
@@ -84,6 +95,7 @@ class IncrementalModel:
             on_modified=on_modified,
             on_missing=on_missing,
             dry_run=dry_run,
+            progress=progress,
         )
 
     def status(self) -> Status:
@@ -150,11 +162,89 @@ class IncrementalModel:
         client: Any = None,
         scheduler: str | None = None,
     ) -> dict[str, float]:
-        """Holdout metrics of ``version`` (default: the head) on the partitions under ``data``."""
-        model, contract = self._scoring(version)
-        source = DataSource(data, dict(storage_options or self.spec.storage_options))
-        with dask_client(scheduler, client=client) as dask:
-            return evaluate_model(dask, model, contract, source)
+        """Holdout metrics of ``version`` (default: the head) on the partitions under ``data``.
+
+        The result is stored, so asking again on the same holdout reads it back.
+        """
+        if version is None:
+            version = self.version
+            if version is None:
+                raise VersionNotFoundError("The store has no versions yet; run an update first.")
+        (found,) = self.evaluations(
+            data,
+            versions=[version],
+            storage_options=storage_options,
+            client=client,
+            scheduler=scheduler,
+        )
+        return dict(found.metrics)
+
+    def evaluations(
+        self,
+        data: str,
+        *,
+        versions: Sequence[int] | None = None,
+        storage_options: dict[str, Any] | None = None,
+        client: Any = None,
+        scheduler: str | None = None,
+    ) -> tuple[Evaluation, ...]:
+        """Holdout metrics of ``versions`` (default: all), computed once and kept in the store."""
+        return evaluate_versions(
+            self.store,
+            data,
+            versions=versions,
+            storage_options=storage_options,
+            client=client,
+            scheduler=scheduler,
+        )
+
+    def compare(
+        self,
+        holdout: str,
+        *,
+        commit: bool = False,
+        storage_options: dict[str, Any] | None = None,
+        client: Any = None,
+        scheduler: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> Comparison:
+        """The head next to a full retrain on the same partitions: metrics and seconds.
+
+        The retrain runs on the cluster with the store's strategy and becomes the next version
+        only with ``commit=True``.
+        """
+        return compare(
+            self.store,
+            holdout,
+            commit=commit,
+            storage_options=storage_options,
+            client=client,
+            scheduler=scheduler,
+            progress=progress,
+        )
+
+    def drift(
+        self, *, client: Any = None, scheduler: str | None = None, threshold: float = PSI_THRESHOLD
+    ) -> DriftCheck:
+        """Compare the pending partitions with what the head learned: ``update`` or ``retrain``."""
+        return check_drift(self.store, client=client, scheduler=scheduler, threshold=threshold)
+
+    def report(
+        self,
+        out: str,
+        *,
+        holdout: str | None = None,
+        storage_options: dict[str, Any] | None = None,
+    ) -> ReportFiles:
+        """Write an HTML report with PNG plots to ``out`` from what the store holds.
+
+        Metrics come from stored evaluations, of ``holdout`` when given (else of the holdout
+        evaluated on the most versions); nothing is trained or scored.
+        """
+        digest = None
+        if holdout is not None:
+            digest = Holdout.at(holdout, storage_options or self.spec.storage_options).digest
+        return write_report(collect(self.store, holdout_digest=digest), out)
 
     def rollback(self, to: int) -> LedgerEntry:
         """Commit a new version whose model is version ``to``'s."""

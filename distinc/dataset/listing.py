@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
+from collections.abc import Sequence
 from operator import attrgetter
 from typing import Any
 
@@ -105,3 +107,20 @@ def list_partitions(source: DataSource) -> tuple[Partition, ...]:
             partitions.append(Partition(key, Fingerprint(int(info["size"]), version_token(info))))
     partitions.sort(key=attrgetter("key"))
     return tuple(partitions)
+
+
+def listing_digest(partitions: Sequence[Partition]) -> str:
+    """A short digest of a listing; it changes when any file is added, removed or rewritten.
+
+    Examples
+    --------
+    >>> one = [Partition("a.parquet", Fingerprint(3, "mtime:1"))]
+    >>> listing_digest(one) == listing_digest(list(one))
+    True
+    >>> listing_digest(one) == listing_digest([Partition("a.parquet", Fingerprint(3, "mtime:2"))])
+    False
+    """
+    digest = hashlib.sha256()
+    for part in sorted(partitions, key=attrgetter("key")):
+        digest.update(f"{part.key}\t{part.fingerprint.size}\t{part.fingerprint.token}\n".encode())
+    return digest.hexdigest()[:16]

@@ -21,6 +21,7 @@ from distinc.dataset.categories import distinct_values
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import contract_features, label_vector, parquet_file, read_bytes
 from distinc.dataset.schema import ColumnContract, accepts
+from distinc.dataset.stats import DeltaStats, partition_stats
 from distinc.exceptions import CorruptPartitionError
 
 Batch = tuple[np.ndarray, np.ndarray | None]
@@ -45,6 +46,7 @@ class PartitionProfile:
     labels: tuple[tuple[Any, int], ...] = ()
     categories: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     problem: str | None = None
+    stats: DeltaStats | None = None
 
 
 def content_digest(data: bytes | pa.Buffer) -> str:
@@ -91,9 +93,13 @@ def _convertible(table: pa.Table, contract: ColumnContract) -> bool:
 
 
 def scan_partition(
-    source: DataSource, key: str, contract: ColumnContract, *, keep: bool
+    source: DataSource, key: str, contract: ColumnContract, *, keep: bool, sample_every: int = 0
 ) -> tuple[PartitionProfile, Batch | None]:
-    """Read partition ``key`` once: its profile, and its batch when ``keep`` and it is sound."""
+    """Read partition ``key`` once: its profile, and its batch when ``keep`` and it is sound.
+
+    With ``sample_every`` > 0 the profile carries the drift statistics of every
+    ``sample_every``-th row, starting at an offset drawn from the content digest.
+    """
     data = read_bytes(source, key)
     digest = content_digest(data)
     try:
@@ -135,6 +141,15 @@ def scan_partition(
         unhealthy=tuple(unhealthy),
         labels=labels,
         categories=categories,
+        stats=None
+        if sample_every < 1
+        else partition_stats(
+            table,
+            contract,
+            sample_every=sample_every,
+            offset=int(digest[-8:], 16),
+            labels=labels,
+        ),
     )
     has_target = target is None or target in table.column_names
     sound = matrix is not None and not unhealthy and has_target
@@ -144,7 +159,13 @@ def scan_partition(
 
 
 def scan_partitions(
-    source: DataSource, keys: Sequence[str], contract: ColumnContract, keep: bool
+    source: DataSource,
+    keys: Sequence[str],
+    contract: ColumnContract,
+    keep: bool,
+    sample_every: int = 0,
 ) -> list[tuple[PartitionProfile, Batch | None]]:
     """Scan several partitions in one task."""
-    return [scan_partition(source, key, contract, keep=keep) for key in keys]
+    return [
+        scan_partition(source, key, contract, keep=keep, sample_every=sample_every) for key in keys
+    ]

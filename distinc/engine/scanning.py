@@ -16,6 +16,7 @@ from typing import Any
 from distinc.dataset.partition import DataSource, Partition
 from distinc.dataset.profile import Batch, PartitionProfile, scan_partitions
 from distinc.dataset.schema import ColumnContract
+from distinc.dataset.stats import DeltaStats, merge_stats, sample_step
 from distinc.dataset.tasks import coalesce
 from distinc.ledger.admit import Admission, Admitter, problems_of
 from distinc.ledger.lineage import Lineage
@@ -70,6 +71,7 @@ class DeltaScan:
         total = sum(part.fingerprint.size for part in selected)
         budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
         self.parts = coalesce(list(selected), lambda part: part.fingerprint.size, budget)
+        self.sample_every = sample_step(total, len(contract.columns))
         pinned = lineage.classes or declared_classes
         self.admitter = Admitter(
             contract=contract, lineage=lineage, classes=pinned, allow_new_classes=allow_new_classes
@@ -87,6 +89,7 @@ class DeltaScan:
             [[part.key for part in group] for group in self.parts],
             [contract] * count,
             [keep] * count,
+            [self.sample_every] * count,
             key=[f"distinc-scan-{token}-{i}" for i in range(count)],
             retries=1,
         )
@@ -156,6 +159,16 @@ class DeltaScan:
         if self.parts:
             self._clear_through(len(self.parts) - 1)
         return self.admitter.result()
+
+    def statistics(self) -> DeltaStats | None:
+        """The drift statistics of the admitted partitions; call after ``admission``."""
+        admitted = {part.key for part in self.admitter.train}
+        return merge_stats(
+            profile.stats
+            for profiles in self._profiles.values()
+            for profile in profiles
+            if profile.key in admitted
+        )
 
     def forget_batches(self) -> None:
         """Read partitions again from here on (kept batches may be lost with a worker)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -13,19 +14,38 @@ from distinc.dataset.schema import ColumnContract
 from distinc.predict.fanout import per_partition
 from distinc.predict.outputs import check_finite, model_outputs
 
+Scorer = tuple[Any, ColumnContract]
+Scores = tuple[pd.DataFrame, np.ndarray | None, float | None]
 
-def score_partition(
-    key: str, source: DataSource, model: Any, contract: ColumnContract
-) -> tuple[pd.DataFrame, np.ndarray | None, float | None]:
+
+def score_models(key: str, source: DataSource, model: Sequence[Scorer]) -> list[Scores]:
+    """Each model's outputs, the true labels and the model's own ``score`` for one partition.
+
+    ``model`` holds (model, contract) pairs; the partition is read once however many there
+    are, and each distinct contract (vocabulary) builds its feature matrix once.
+    """
+    pairs = list(model)
+    table = read_table(source, key, pairs[0][1].columns)
+    target = pairs[0][1].target
+    labels = label_vector(table, target) if target is not None else None
+    matrices: list[tuple[ColumnContract, np.ndarray]] = []
+    scored = []
+    for estimator, contract in pairs:
+        features = next((built for known, built in matrices if known == contract), None)
+        if features is None:
+            features = contract_features(table, contract)
+            check_finite(features, contract, key)
+            matrices.append((contract, features))
+        own_score = None
+        if labels is None and hasattr(estimator, "score"):
+            own_score = float(estimator.score(features))
+        scored.append((model_outputs(estimator, features), labels, own_score))
+    return scored
+
+
+def score_partition(key: str, source: DataSource, model: Any, contract: ColumnContract) -> Scores:
     """Model outputs, true labels and the model's own ``score`` for one partition."""
-    table = read_table(source, key, contract.columns)
-    features = contract_features(table, contract)
-    check_finite(features, contract, key)
-    labels = label_vector(table, contract.target) if contract.target is not None else None
-    own_score = None
-    if labels is None and hasattr(model, "score"):
-        own_score = float(model.score(features))
-    return model_outputs(model, features), labels, own_score
+    return score_models(key, source, [(model, contract)])[0]
 
 
 def classification_metrics(
@@ -58,11 +78,8 @@ def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str,
     }
 
 
-def evaluate_model(
-    client: Any, model: Any, contract: ColumnContract, source: DataSource
-) -> dict[str, float]:
-    """Metrics of ``model`` on every partition of ``source`` (a holdout set)."""
-    results = per_partition(client, score_partition, source, model, name="score", contract=contract)
+def summarise(results: Sequence[Scores], contract: ColumnContract, model: Any) -> dict[str, float]:
+    """Metrics of ``model`` from its per-partition scores."""
     rows = sum(len(outputs) for outputs, _, _ in results)
     summary: dict[str, float] = {"rows": float(rows)}
     if not rows:
@@ -79,3 +96,21 @@ def evaluate_model(
     else:
         summary.update(regression_metrics(labels, outputs["prediction"].to_numpy()))
     return summary
+
+
+def evaluate_models(
+    client: Any, scorers: Sequence[Scorer], source: DataSource
+) -> list[dict[str, float]]:
+    """Metrics of each (model, contract) pair on the partitions of ``source``, each read once."""
+    results = per_partition(client, score_models, source, list(scorers), name="score")
+    return [
+        summarise([scored[i] for scored in results], contract, model)
+        for i, (model, contract) in enumerate(scorers)
+    ]
+
+
+def evaluate_model(
+    client: Any, model: Any, contract: ColumnContract, source: DataSource
+) -> dict[str, float]:
+    """Metrics of ``model`` on every partition of ``source`` (a holdout set)."""
+    return evaluate_models(client, [(model, contract)], source)[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
@@ -54,6 +54,8 @@ class TrainingJob:
 
     ``model`` is the parent version's model (``None`` for the first version). Strategies must
     never mutate it: Dask may run a task twice, and the parent must stay what was committed.
+    ``progress``, when given, is called with the index of the first unfinished group each time
+    groups finish (optional for a strategy; it feeds progress bars only).
     """
 
     spec: ModelSpec
@@ -64,6 +66,7 @@ class TrainingJob:
     version: int
     run_id: str
     lineage: Lineage = field(default_factory=Lineage)
+    progress: Callable[[int], None] | None = None
 
 
 @dataclass(frozen=True)

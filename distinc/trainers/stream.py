@@ -91,6 +91,8 @@ class StreamTrainer(Trainer):
                 for reached in self._stream(job, client, classes, *checkpoint):
                     checkpoint = reached
                     tasks += 1
+                    if job.progress is not None:
+                        job.progress(checkpoint[0])
                 break
             except Exception as exc:
                 if not _cluster_lost_work(exc):

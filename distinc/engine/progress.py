@@ -1,0 +1,77 @@
+"""Progress of an update or a retrain, reported to a callback; the engine itself never prints.
+
+Strategies report how many of the delta's groups have finished (``TrainingJob.progress``); the
+``Tracker`` turns that into partitions and rows trained, which the command line shows as a bar
+on a terminal or as log lines elsewhere.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from distinc.engine.scanning import DeltaScan
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One step of an update or retrain.
+
+    ``stage`` is ``"start"`` (``total`` partitions to learn), ``"train"`` (``done`` of them and
+    ``rows`` rows trained after ``seconds``) or ``"done"`` (everything trained).
+    """
+
+    task: str
+    stage: str
+    version: int | None
+    done: int
+    total: int
+    rows: int
+    seconds: float
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class Tracker:
+    """Partitions and rows trained, from a strategy's reports of finished groups."""
+
+    def __init__(
+        self, callback: ProgressCallback | None, *, task: str, version: int | None, total: int
+    ) -> None:
+        self.callback = callback
+        self.task = task
+        self.version = version
+        self.total = total
+        self.started = time.perf_counter()
+        self.delta: DeltaScan | None = None
+        self.groups = 0
+        self.done = 0
+        self.rows = 0
+
+    def _emit(self, stage: str) -> None:
+        if self.callback is not None:
+            seconds = time.perf_counter() - self.started
+            self.callback(
+                Progress(self.task, stage, self.version, self.done, self.total, self.rows, seconds)
+            )
+
+    def start(self, delta: DeltaScan) -> None:
+        self.delta = delta
+        self._emit("start")
+
+    def groups_finished(self, next_group: int) -> None:
+        """A strategy finished every group before ``next_group``."""
+        if self.delta is None or next_group <= self.groups:
+            return
+        rows_of = {part.key: part.rows for part in self.delta.admitter.train}
+        for group in self.delta.parts[self.groups : next_group]:
+            self.done += len(group)
+            self.rows += sum(rows_of.get(part.key, 0) for part in group)
+        self.groups = next_group
+        self._emit("train")
+
+    def finish(self, rows: int) -> None:
+        self.done, self.rows = self.total, rows
+        self._emit("done")
