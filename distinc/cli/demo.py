@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -13,7 +13,9 @@ import numpy as np
 import pandas as pd
 
 import distinc
+from distinc.cli.decide import comparison_text
 from distinc.engine.cluster import dask_client
+from distinc.ledger.entry import LedgerEntry
 
 FEATURES = 28
 ROWS_PER_FILE = 40_000
@@ -51,10 +53,10 @@ def _workspace(folder: str | None) -> Iterator[str]:
         yield temporary
 
 
-def _timed_update(model: distinc.IncrementalModel, client: Any) -> tuple[Any, float]:
-    started = time.perf_counter()
-    result = model.update(client=client)
-    return result, time.perf_counter() - started
+def _committed(result: distinc.UpdateResult) -> LedgerEntry:
+    if result.entry is None:
+        raise RuntimeError("the demo's update committed nothing")
+    return result.entry
 
 
 def run_demo(folder: str | None = None, *, scheduler: str | None = None) -> dict[str, Any]:
@@ -72,42 +74,27 @@ def run_demo(folder: str | None = None, *, scheduler: str | None = None) -> dict
         model = distinc.init(
             os.path.join(root, "store"), data=data, target="label", model=MODEL, params=PARAMS
         )
-        first, first_seconds = _timed_update(model, client)
-        print(f"   version {first.version}: {first.entry.rows:,} rows in {first_seconds:.1f} s")
+        first = _committed(model.update(client=client))
+        print(f"   version {first.version}: {first.rows:,} rows in {first.seconds:.1f} s")
 
         print(f"3. {DELTA_FILES} new partitions arrive; distinc update learns only those")
         write_files(data, delta, first_seed=1 + BASE_FILES)
-        second, update_seconds = _timed_update(model, client)
-        print(
-            f"   version {second.version}: {second.entry.rows:,} new rows in {update_seconds:.1f} s"
-        )
+        second = _committed(model.update(client=client))
+        print(f"   version {second.version}: {second.rows:,} new rows in {second.seconds:.1f} s")
         again = model.update(client=client)
         print(f"   a further update finds nothing new: up to date at version {again.version}")
 
-        print(f"4. for comparison, a full retrain on all {total_rows:,} rows")
-        retrain = distinc.init(
-            os.path.join(root, "retrain-store"),
-            data=data,
-            target="label",
-            model=MODEL,
-            params=PARAMS,
-        )
-        _, retrain_seconds = _timed_update(retrain, client)
-
-        updated = model.evaluate(holdout, client=client)
-        retrained = retrain.evaluate(holdout, client=client)
-        print("\n                  update    full retrain")
-        print(f"  seconds       {update_seconds:>8.1f}  {retrain_seconds:>14.1f}")
-        for name in ("accuracy", "roc_auc", "log_loss"):
-            print(f"  {name:<12}  {updated[name]:>8.4f}  {retrained[name]:>14.4f}")
-        ratio = update_seconds / retrain_seconds
+        print(f"4. distinc compare: a full retrain on all {total_rows:,} rows, next to version 2")
+        comparison = model.compare(holdout, client=client)
+        print(textwrap.indent(comparison_text(comparison), "   "))
+        ratio = second.seconds / comparison.retrain_seconds
         print(
-            f"\nThe update trained {second.entry.rows:,} of {total_rows:,} rows and took "
+            f"\nThe update trained {second.rows:,} of {total_rows:,} rows and took "
             f"{ratio:.2f}x the time of a full retrain."
         )
         return {
-            "update_seconds": update_seconds,
-            "retrain_seconds": retrain_seconds,
-            "update": updated,
-            "retrain": retrained,
+            "update_seconds": second.seconds,
+            "retrain_seconds": comparison.retrain_seconds,
+            "update": comparison.incremental,
+            "retrain": comparison.retrain,
         }

@@ -96,14 +96,19 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_update(args: argparse.Namespace) -> int:
-    from distinc.cli import render
+    from distinc.cli import decide, render
+    from distinc.cli.progress import progress_for
 
-    result = _open(args).update(
+    model = _open(args)
+    result = model.update(
         scheduler=args.scheduler,
         on_modified=args.on_modified,
         on_missing=args.on_missing,
         dry_run=args.dry_run,
+        progress=progress_for(sys.stderr, quiet=args.quiet),
     )
+    if result.dry_run:
+        return decide.dry_run(args, model, result)
     _emit(args, render.update_json(result), render.update_text(result))
     return 0
 
@@ -139,11 +144,9 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from distinc.cli import render
+    from distinc.cli import decide
 
-    metrics = _open(args).evaluate(args.data, version=args.version, scheduler=args.scheduler)
-    _emit(args, metrics, render.metrics_text(metrics))
-    return 0
+    return decide.cmd_evaluate(args)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -295,6 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     def command(name: str, handler: Callable[[argparse.Namespace], int], text: str) -> Any:
         sub = commands.add_parser(name, help=text, description=text)
         sub.set_defaults(handler=handler)
+        # Also after the command; SUPPRESS keeps `distinc --quiet CMD` working.
+        sub.add_argument(
+            "--quiet",
+            action="store_true",
+            default=argparse.SUPPRESS,
+            help="only warnings and errors",
+        )
         return sub
 
     init = command("init", cmd_init, "create a store for a model and its dataset")
@@ -363,7 +373,11 @@ def build_parser() -> argparse.ArgumentParser:
     update = command("update", cmd_update, "train on the partitions not yet learned")
     _store(update)
     _scheduler(update)
-    update.add_argument("--dry-run", action="store_true", help="print the plan, train nothing")
+    update.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the plan and the drift of the new partitions; train nothing",
+    )
     update.add_argument(
         "--on-modified",
         default="error",
@@ -398,10 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     _scheduler(predict)
     _storage(predict, out=True)
 
-    evaluate = command("evaluate", cmd_evaluate, "metrics of a version on a holdout dataset")
+    evaluate = command(
+        "evaluate", cmd_evaluate, "metrics of every version on a holdout, stored in the store"
+    )
     _store(evaluate)
     evaluate.add_argument("--data", required=True, metavar="URL")
-    evaluate.add_argument("--version", type=int, help="version to evaluate (default: the head)")
+    evaluate.add_argument("--version", type=int, help="evaluate this version only")
     _scheduler(evaluate)
     _json(evaluate)
     _storage(evaluate)
@@ -419,6 +435,10 @@ def build_parser() -> argparse.ArgumentParser:
         "config", cmd_config, "print the distinc settings in force, their defaults and sources"
     )
     _json(config)
+
+    from distinc.cli import decide
+
+    decide.add_commands(command)
 
     demo = command("demo", cmd_demo, "generate data, fit, add data, update, compare to retrain")
     demo.add_argument("--dir", help="folder for the demo's data and store (default: temporary)")
