@@ -1,0 +1,96 @@
+"""Drift: statistics stored at each update, pending partitions compared without trained reads."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import distinc
+from distinc.dataset.stats import NumericSummary
+from distinc.store.records import STATS_ROLE, stats_of
+from tests.conftest import make_frame, run_cli, write_partition
+from tests.inotify import OpenWatch
+
+
+def learned(tmp_path: Path, data: Path, client: Any) -> Any:
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="SGDClassifier",
+        params={"random_state": 0},
+    )
+    model.update(client=client)
+    return model
+
+
+def test_each_update_stores_the_statistics_of_what_it_learned(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    model = learned(tmp_path, data_dir, client)
+    write_partition(data_dir, "part-03.parquet", make_frame(700, seed=3))
+    model.update(client=client)
+    for entry in model.history():
+        stats = stats_of(model.store, entry)
+        assert stats is not None and stats.rows == entry.rows
+        assert sorted(stats.columns) == ["x0", "x1", "x2", "x3"]
+        assert sum(n for _, n in stats.labels) == entry.rows
+        summary = stats.columns["x0"]
+        assert isinstance(summary, NumericSummary) and summary.count == entry.rows
+    assert [r.role for r in model.history()[-1].artifacts] == ["model", STATS_ROLE]
+    assert model.verify() == []
+
+
+def test_drift_names_a_shifted_feature_without_opening_trained_partitions(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    model = learned(tmp_path, data_dir, client)
+    assert model.drift(client=client).recommendation == "none"
+    shifted = make_frame(2000, seed=10)
+    shifted["x1"] += 2.0
+    write_partition(data_dir, "part-10.parquet", shifted)
+    write_partition(data_dir, "part-11.parquet", make_frame(0, seed=11))
+    write_partition(data_dir, "part-12.parquet", make_frame(50, seed=12).drop(columns="x2"))
+    watch = OpenWatch(data_dir)
+    try:
+        check = model.drift(client=client)
+        opened = watch.opened()
+    finally:
+        watch.close()
+    assert not {f"part-0{i}.parquet" for i in range(3)} & set(opened)
+    assert opened["part-10.parquet"] >= 1
+    assert check.recommendation == "retrain" and "feature 'x1'" in check.reason
+    assert check.shift is not None and check.shift.columns[0].column == "x1"
+    assert check.pending == ("part-10.parquet", "part-11.parquet", "part-12.parquet")
+    assert check.set_aside[0] == "part-11.parquet: empty"
+    assert check.set_aside[1].startswith("part-12.parquet:") and "'x2'" in check.set_aside[1]
+    assert model.version == 1
+
+
+def test_drift_on_similar_data_recommends_update(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    model = learned(tmp_path, data_dir, client)
+    write_partition(data_dir, "part-20.parquet", make_frame(1500, seed=20))
+    check = model.drift(client=client)
+    assert check.recommendation == "update", check.reason
+    assert check.shift is not None and max(c.psi for c in check.shift.columns) < 0.1
+
+
+def test_drift_and_dry_run_commands(
+    tmp_path: Path, data_dir: Path, client: Any, scheduler_address: str
+) -> None:
+    learned(tmp_path, data_dir, client)
+    shifted = make_frame(2000, seed=30)
+    shifted["label"] = 1
+    write_partition(data_dir, "part-30.parquet", shifted)
+    store = str(tmp_path / "store")
+    on = ["--scheduler", scheduler_address]
+    text = run_cli("drift", store, *on).stdout
+    assert text.startswith("drift: retrain (the label distribution (PSI")
+    plan = json.loads(run_cli("update", store, "--dry-run", "--json", *on).stdout)
+    assert plan["dry_run"] and plan["new"] == ["part-30.parquet"]
+    assert plan["drift"]["recommendation"] == "retrain"
+    assert plan["drift"]["label"]["psi"] >= 0.25
+    assert distinc.open(store).version == 1

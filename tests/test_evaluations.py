@@ -1,0 +1,79 @@
+"""``evaluate``: every version on a holdout, computed once and kept in the store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import distinc
+from tests.conftest import make_frame, run_cli, write_partition
+from tests.inotify import OpenWatch
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))}
+
+
+@pytest.fixture
+def three_versions(tmp_path: Path, data_dir: Path, client: Any) -> Any:
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data_dir),
+        target="label",
+        model="SGDClassifier",
+        params={"loss": "log_loss", "random_state": 0},
+    )
+    model.update(client=client)
+    write_partition(data_dir, "part-03.parquet", make_frame(400, seed=3))
+    model.update(client=client)
+    model.rollback(1)
+    return model
+
+
+def test_every_version_is_evaluated_once_and_stored(
+    tmp_path: Path, three_versions: Any, client: Any
+) -> None:
+    model = three_versions
+    holdout = tmp_path / "holdout"
+    write_partition(holdout, "h.parquet", make_frame(300, seed=77))
+    ledger = snapshot(tmp_path / "store" / "ledger")
+    found = model.evaluations(str(holdout), client=client)
+    assert [e.version for e in found] == [1, 2, 3]
+    assert all(e.metrics["rows"] == 300 and 0.5 < e.metrics["roc_auc"] <= 1 for e in found)
+    # version 3 restores version 1's model, so its metrics are version 1's
+    assert found[2].metrics == found[0].metrics and found[1].metrics != found[0].metrics
+    digest = found[0].holdout_digest
+    stored = sorted((tmp_path / "store" / "evaluations" / digest).glob("*.json"))
+    assert [p.name for p in stored] == ["00000001.json", "00000002.json", "00000003.json"]
+    assert snapshot(tmp_path / "store" / "ledger") == ledger
+
+    watch = OpenWatch(holdout)
+    try:
+        again = model.evaluations(str(holdout), client=client)
+        assert again == found and not watch.opened()
+        assert model.evaluate(str(holdout), version=2, client=client) == found[1].metrics
+        assert not watch.opened()
+        write_partition(holdout, "h2.parquet", make_frame(100, seed=78))
+        changed = model.evaluations(str(holdout), versions=[2], client=client)
+        assert watch.opened()["h.parquet"] >= 1
+    finally:
+        watch.close()
+    assert changed[0].holdout_digest != digest and changed[0].metrics["rows"] == 400
+
+
+def test_evaluate_command_lists_versions(
+    tmp_path: Path, three_versions: Any, scheduler_address: str
+) -> None:
+    holdout = tmp_path / "holdout"
+    write_partition(holdout, "h.parquet", make_frame(200, seed=5))
+    store = str(tmp_path / "store")
+    on = ["--scheduler", scheduler_address]
+    every = json.loads(run_cli("evaluate", store, "--data", str(holdout), "--json", *on).stdout)
+    assert [item["version"] for item in every] == [1, 2, 3]
+    assert set(every[0]["metrics"]) == {"rows", "accuracy", "log_loss", "roc_auc"}
+    text = run_cli("evaluate", store, "--data", str(holdout), "--version", "2").stdout
+    lines = text.strip().splitlines()
+    assert "accuracy" in lines[1] and lines[2].split()[0] == "2" and len(lines) == 3
