@@ -24,7 +24,7 @@ def test_the_whole_story_from_the_issue(
     for i in range(3, 8):
         write_partition(data_dir, f"part-{i:02d}.parquet", make_frame(200, seed=i))
 
-    plan = json.loads(run_cli("update", store, "--dry-run", "--json").stdout)
+    plan = json.loads(run_cli("update", store, "--dry-run", "--json", *on_cluster).stdout)
     assert plan["new"] == [f"part-{i:02d}.parquet" for i in range(3, 8)]
     second = json.loads(run_cli("update", store, *on_cluster, "--json").stdout)
     assert second["version"] == 2 and second["partitions"] == plan["new"]
