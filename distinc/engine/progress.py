@@ -58,7 +58,9 @@ class Tracker:
             )
 
     def start(self, delta: DeltaScan) -> None:
+        """The scan of ``delta`` began; seconds count from here, as the entry's do."""
         self.delta = delta
+        self.started = time.perf_counter()
         self._emit("start")
 
     def groups_finished(self, next_group: int) -> None:
