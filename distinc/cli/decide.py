@@ -23,9 +23,9 @@ def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
 
 
 def _open(args: argparse.Namespace) -> Any:
-    import distinc
+    from distinc.cli.main import _open as open_with_storage
 
-    return distinc.open(args.store)
+    return open_with_storage(args)
 
 
 def _progress(args: argparse.Namespace) -> Any:
@@ -209,7 +209,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_commands(command: Callable[..., Any]) -> None:
     """Add compare, drift and report to the ``distinc`` parser (``command`` makes a subparser)."""
-    from distinc.cli.main import _json, _scheduler, _store
+    from distinc.cli.main import _json, _scheduler, _storage, _store
 
     compare = command(
         "compare",
@@ -222,6 +222,7 @@ def add_commands(command: Callable[..., Any]) -> None:
         "--commit", action="store_true", help="commit the retrain as the next version"
     )
     _scheduler(compare)
+    _storage(compare)
     _json(compare)
 
     drift = command(
@@ -236,6 +237,7 @@ def add_commands(command: Callable[..., Any]) -> None:
         help=f"PSI from which a shift counts as major (default: {PSI_THRESHOLD})",
     )
     _scheduler(drift)
+    _storage(drift)
     _json(drift)
 
     report = command("report", cmd_report, "write an HTML report with plots of every version")
@@ -246,3 +248,4 @@ def add_commands(command: Callable[..., Any]) -> None:
         metavar="URL",
         help="show the metrics stored for this holdout (default: the one evaluated most)",
     )
+    _storage(report)
