@@ -26,6 +26,7 @@ from distinc.dataset.reading import read_xy
 from distinc.dataset.schema import ColumnContract
 from distinc.estimators import build_estimator
 from distinc.exceptions import ClusterError
+from distinc.trainers import task_faults
 from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingResult
 
 logger = logging.getLogger("distinc")
@@ -62,6 +63,7 @@ def fit_group(
         for key in keys:
             batch = batches.get(key) if batches is not None else None
             features, labels = batch if batch is not None else read_xy(source, key, contract)
+            task_faults.reach(key)
             if labels is None:
                 model.partial_fit(features)
             else:
@@ -95,7 +97,8 @@ class StreamTrainer(Trainer):
                         job.progress(checkpoint[0])
                 break
             except Exception as exc:
-                if not _cluster_lost_work(exc):
+                # Without its scheduler the client cannot resume; the engine names the failure.
+                if not _cluster_lost_work(exc) or getattr(client, "status", "running") != "running":
                     raise
                 if attempt == MAX_RESUMES:
                     raise ClusterError(
