@@ -25,10 +25,15 @@ def _int_at_least(low: int) -> tuple[Callable[[Any], bool], str]:
     return check, f"an int >= {low}"
 
 
+def _flag() -> tuple[Callable[[Any], bool], str]:
+    return (lambda value: isinstance(value, bool)), "True or False"
+
+
 # name -> (check, what the check requires); every option is validated here, once.
 _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "task_rows": _int_at_least(1),
     "prefetch": _int_at_least(1),
+    "durable": _flag(),
 }
 
 
@@ -43,10 +48,14 @@ class TrainingOptions:
         rows, so per-task scheduling cost stays small; each partition keeps its own ledger entry.
     prefetch
         How many tasks' worth of partitions the partial_fit stream reads ahead of the model.
+    durable
+        Durable mode: every write to the store is fsynced, files and folders, so a committed
+        version survives a power cut (``distinc init --fsync``).
     """
 
     task_rows: int = 200_000
     prefetch: int = 2
+    durable: bool = False
 
     def __post_init__(self) -> None:
         for name, (check, requirement) in _OPTION_RULES.items():

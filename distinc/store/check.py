@@ -21,6 +21,13 @@ def _parent_problems(entries: list[LedgerEntry]) -> list[str]:
     for entry in entries:
         if entry.parent is not None and not 1 <= entry.parent < entry.version:
             problems.append(f"version {entry.version} names parent {entry.parent}")
+        elif entry.kind == "update" and entry.parent != (entry.version - 1 or None):
+            # An update continues the head it planned against; skipping a version would drop
+            # that version's training from the lineage without a trace.
+            problems.append(
+                f"update version {entry.version} continues version {entry.parent}, not "
+                f"{entry.version - 1}"
+            )
     return problems
 
 
@@ -43,8 +50,9 @@ def check_store(store: ModelStore) -> list[str]:
     """Every broken invariant of ``store``, as sentences; an empty list means consistent.
 
     Checked: versions contiguous from 1; every entry parses; every artifact is present with its
-    recorded sha256; parents precede their children; no partition fingerprint is trained twice
-    in the head's lineage; the head's model loads.
+    recorded sha256; parents precede their children and an update continues the version just
+    before it; no partition fingerprint is trained twice in the head's lineage; the head's
+    model loads.
     """
     versions = store.versions()
     problems = _contiguity(versions)

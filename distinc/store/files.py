@@ -21,7 +21,11 @@ class StoreFiles:
     ``create`` is the only primitive that must be atomic and exclusive: locally it writes a
     temporary file and hard-links it into place (the link fails if the name exists, and readers
     never see a partial file); elsewhere it uses fsspec's exclusive mode (``"xb"``), which object
-    stores implement with a conditional PUT.
+    stores implement with a conditional PUT (``store.probe`` checks that the backend honours it).
+
+    ``durable=True`` (local paths) fsyncs every file written and every folder whose entries
+    changed, so a committed version survives a power cut; object stores are durable once a
+    write is acknowledged, so it changes nothing there.
     """
 
     def __init__(
@@ -65,7 +69,7 @@ class StoreFiles:
         """Write ``data`` under a name that is never reused (no atomicity needed)."""
         path = self.path(name)
         if self.is_local:
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._make_folder(os.path.dirname(path))
             with open(path, "wb") as handle:
                 handle.write(data)
                 self._sync(handle)
@@ -81,7 +85,7 @@ class StoreFiles:
                 handle.write(data)
             return
         folder = os.path.dirname(path)
-        os.makedirs(folder, exist_ok=True)
+        self._make_folder(folder)
         temporary = f"{path}.{uuid.uuid4().hex}.tmp"
         try:
             with open(temporary, "xb") as handle:
@@ -95,6 +99,17 @@ class StoreFiles:
 
     def delete(self, name: str) -> None:
         self.fs.rm_file(self.path(name))
+
+    def _make_folder(self, folder: str) -> None:
+        """Create ``folder`` (and parents); in durable mode, make each new name durable too."""
+        if os.path.isdir(folder):
+            return
+        parent = os.path.dirname(folder)
+        if parent and parent != folder:
+            self._make_folder(parent)
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(folder)
+        self._sync_dir(parent or ".")
 
     def _sync(self, handle: Any) -> None:
         if self.durable:

@@ -22,8 +22,10 @@ from distinc.dataset.access import access_errors, refused
 from distinc.exceptions import (
     ConcurrentUpdateError,
     IntegrityError,
+    StoreError,
     StoreExistsError,
     StoreNotFoundError,
+    UnsafeBackendError,
     VersionNotFoundError,
 )
 from distinc.ledger.entry import ArtifactRef, LedgerEntry
@@ -31,6 +33,7 @@ from distinc.ledger.lineage import Lineage
 from distinc.spec import ModelSpec
 from distinc.store import codecs
 from distinc.store.files import StoreFiles
+from distinc.store.probe import PROBE_FOLDER, exclusive_create_problem
 from distinc.store.versions import report_mismatches
 
 logger = logging.getLogger("distinc")
@@ -39,6 +42,7 @@ SPEC_NAME = "spec.json"
 LEDGER = "ledger"
 ARTIFACTS = "artifacts"
 _ENTRY_NAME = re.compile(r"^(\d{8})\.json$")
+_TEMPORARY = re.compile(r"^\d{8}\.json\.[0-9a-f]{32}\.tmp$")
 GARBAGE_GRACE_SECONDS = 24 * 3600.0
 
 
@@ -53,6 +57,7 @@ class ModelStore:
         self.files = files
         self.spec = spec
         self._entries: dict[int, LedgerEntry] = {}
+        self._exclusive_checked = False
 
     @property
     def url(self) -> str:
@@ -62,7 +67,7 @@ class ModelStore:
     def create(
         cls, url: str, spec: ModelSpec, *, storage_options: dict[str, Any] | None = None
     ) -> ModelStore:
-        files = StoreFiles(url, storage_options)
+        files = StoreFiles(url, storage_options, durable=spec.options.durable)
         try:
             exists = files.exists(SPEC_NAME)
         except access_errors() as exc:
@@ -95,7 +100,9 @@ class ModelStore:
             ) from exc
         except access_errors() as exc:
             raise refused("the store", url, exc, flag="--store-option") from exc
-        return cls(files, ModelSpec.from_json(text.decode()))
+        spec = ModelSpec.from_json(text.decode())
+        files.durable = durable or spec.options.durable
+        return cls(files, spec)
 
     def versions(self) -> list[int]:
         """Committed version numbers, ascending, as the ledger folder lists them."""
@@ -145,7 +152,16 @@ class ModelStore:
     ) -> ArtifactRef:
         """Write an artifact under a never-reused name; it stays invisible until committed."""
         name = self.artifact_name(role=role, version=version, run_id=run_id, fmt=fmt)
-        self.files.write(name, data)
+        try:
+            self.files.write(name, data)
+        except OSError as exc:
+            raise StoreError(
+                f"Writing {name} ({len(data):,} bytes) to {self.url!r} failed ({exc}); nothing "
+                f"was committed, version {version} does not exist. Fix the store's storage "
+                "(space, permissions, connection) and rerun the update.",
+                path=name,
+                version=version,
+            ) from exc
         return ArtifactRef(role, name, codecs.sha256(data), fmt, len(data))
 
     def read_artifact(self, ref: ArtifactRef) -> bytes:
@@ -178,6 +194,31 @@ class ModelStore:
             self.read_artifact(ref), ref.format, trusted_roots=self.trusted_roots(), where=ref.path
         )
 
+    def require_exclusive_create(self, *, single_writer: bool = False) -> None:
+        """Refuse to commit on a backend whose create-if-absent is not proven (P6).
+
+        With ``single_writer`` the caller promises no other updater runs on this store, so an
+        unproven backend is used anyway, with a warning.
+        """
+        if self._exclusive_checked:
+            return
+        problem = exclusive_create_problem(self.files)
+        if problem is not None and not single_writer:
+            raise UnsafeBackendError(
+                f"The store {self.url!r} cannot prove create-if-absent: {problem}. Two "
+                "updaters could overwrite each other's version and lose a commit, so distinc "
+                "refuses to update it concurrently. Use a backend with conditional writes, or "
+                "run one update at a time and pass --single-writer (single_writer=True).",
+                store=self.url,
+            )
+        if problem is not None:
+            logger.warning(
+                "%s: %s; committing anyway because this update is the single writer",
+                self.url,
+                problem,
+            )
+        self._exclusive_checked = True
+
     def commit(self, entry: LedgerEntry) -> LedgerEntry:
         """Publish ``entry``; exactly one run can publish each version number.
 
@@ -191,8 +232,13 @@ class ModelStore:
                     "written.",
                     version=entry.version,
                 )
+        name = entry_name(entry.version)
         try:
-            self.files.create(entry_name(entry.version), entry.to_json().encode())
+            # Checked first as well, so a backend whose exclusive create is unproven (used with
+            # single_writer) still refuses an entry that is already there.
+            if self.files.exists(name):
+                raise FileExistsError(name)
+            self.files.create(name, entry.to_json().encode())
         except FileExistsError:
             self._entries.pop(entry.version, None)
             existing = self.entry(entry.version)
@@ -211,15 +257,20 @@ class ModelStore:
         return {ref.path for entry in self.entries() for ref in entry.artifacts}
 
     def collect_garbage(self, *, grace_seconds: float = GARBAGE_GRACE_SECONDS) -> list[str]:
-        """Delete artifacts no entry references that are older than the grace period.
+        """Delete what crashed runs left behind, once older than the grace period.
 
-        The grace period protects the artifacts of runs still working towards a commit.
+        That is artifacts no entry references, temporary entry files of interrupted commits and
+        stray capability probes. The grace period protects runs still working towards a commit.
         """
         referenced = self.referenced_artifacts()
+        candidates = [
+            *(f"{ARTIFACTS}/{name}" for name in self.files.list(ARTIFACTS)),
+            *(f"{LEDGER}/{name}" for name in self.files.list(LEDGER) if _TEMPORARY.match(name)),
+            *(f"{PROBE_FOLDER}/{name}" for name in self.files.list(PROBE_FOLDER)),
+        ]
         removed = []
         now = time.time()
-        for name in self.files.list(ARTIFACTS):
-            path = f"{ARTIFACTS}/{name}"
+        for path in candidates:
             if path in referenced:
                 continue
             modified = self.files.modified(path)
