@@ -83,10 +83,13 @@ class IncrementalModel:
         on_missing: str = "error",
         dry_run: bool = False,
         progress: ProgressCallback | None = None,
+        single_writer: bool = False,
     ) -> UpdateResult:
         """Train on every partition not yet learned and commit a version (or do nothing).
 
         ``progress`` is called with a ``Progress`` as partitions are trained.
+        ``single_writer=True`` promises that no other updater runs on this store; it is needed
+        only on a backend whose create-if-absent cannot be proven.
         """
         return update(
             self.store,
@@ -96,6 +99,7 @@ class IncrementalModel:
             on_missing=on_missing,
             dry_run=dry_run,
             progress=progress,
+            single_writer=single_writer,
         )
 
     def status(self) -> Status:
@@ -246,9 +250,9 @@ class IncrementalModel:
             digest = Holdout.at(holdout, storage_options or self.spec.storage_options).digest
         return write_report(collect(self.store, holdout_digest=digest), out)
 
-    def rollback(self, to: int) -> LedgerEntry:
+    def rollback(self, to: int, *, single_writer: bool = False) -> LedgerEntry:
         """Commit a new version whose model is version ``to``'s."""
-        return rollback(self.store, to)
+        return rollback(self.store, to, single_writer=single_writer)
 
     def verify(self) -> list[str]:
         """Broken store invariants, as sentences; empty when the store is consistent."""
@@ -268,8 +272,10 @@ def open(
 
     ``storage_options`` are fsspec options for every location (the store, the data, prediction
     outputs); ``store_options``, ``data_options`` and ``output_options`` are laid over them for
-    one location. All of them go over the ``distinc.*-options`` settings. ``durable`` defaults
-    to the ``distinc.durable`` setting.
+    one location. All of them go over the ``distinc.*-options`` settings. ``durable`` (fsync
+    every write, so a committed version survives a power cut) defaults to the
+    ``distinc.durable`` setting; a store created with ``TrainingOptions(durable=True)`` is
+    always durable.
     """
     storage = StorageOptions.resolve(
         shared=storage_options, store=store_options, data=data_options, output=output_options

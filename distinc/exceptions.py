@@ -18,8 +18,10 @@ is picklable with its details.
     │   ├── PartitionChangedError  a trained partition was rewritten
     │   ├── PartitionMissingError  a trained partition disappeared
     │   ├── CorruptPartitionError  unreadable Parquet
+    │   │   └── UnreadablePartitionError  an I/O error while reading it
     │   ├── SchemaError            missing column or unsafe type change
     │   ├── UnseenLabelError       a label outside the model's classes
+    │   ├── TooFewClassesError     a classifier's first data holds a single label, none declared
     │   └── InvalidValueError      NaN / inf where the model cannot take them
     ├── StorageAccessError         the store or the data refused access (credentials, permissions)
     └── ClusterError               the Dask cluster failed or could not be reached
@@ -97,12 +99,20 @@ class CorruptPartitionError(DataError):
     """A partition cannot be read as Parquet."""
 
 
+class UnreadablePartitionError(CorruptPartitionError):
+    """Reading a partition failed with an I/O error (a bad disk, a dropped connection)."""
+
+
 class SchemaError(DataError):
     """A partition's columns do not match the model's."""
 
 
 class UnseenLabelError(DataError):
     """A partition holds a label outside the model's classes."""
+
+
+class TooFewClassesError(DataError):
+    """The classes were to be inferred from the first update, which holds only one label."""
 
 
 class InvalidValueError(DataError):
@@ -134,6 +144,8 @@ __all__ = [
     "StoreError",
     "StoreExistsError",
     "StoreNotFoundError",
+    "TooFewClassesError",
+    "UnreadablePartitionError",
     "UnsafeBackendError",
     "UnseenLabelError",
     "VersionNotFoundError",

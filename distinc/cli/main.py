@@ -84,7 +84,9 @@ def cmd_init(args: argparse.Namespace) -> int:
         categorical=[str(name) for name in parse_list(args.categorical) or []] or None,
         classes=parse_list(args.classes),
         strategy=args.strategy,
-        options=TrainingOptions(task_rows=args.task_rows, prefetch=args.prefetch),
+        options=TrainingOptions(
+            task_rows=args.task_rows, prefetch=args.prefetch, durable=args.fsync
+        ),
         **_storage_arguments(args),
     )
     spec = model.spec
@@ -106,6 +108,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         on_missing=args.on_missing,
         dry_run=args.dry_run,
         progress=progress_for(sys.stderr, quiet=args.quiet),
+        single_writer=args.single_writer,
     )
     if result.dry_run:
         return decide.dry_run(args, model, result)
@@ -150,7 +153,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    entry = _open(args).rollback(args.to)
+    entry = _open(args).rollback(args.to, single_writer=args.single_writer)
     print(f"version {entry.version}: rolled back to the model of version {args.to}")
     return 0
 
@@ -204,7 +207,25 @@ def _storage_arguments(args: argparse.Namespace) -> dict[str, Any]:
 def _open(args: argparse.Namespace) -> Any:
     import distinc
 
-    return distinc.open(args.store, **_storage_arguments(args))
+    durable = True if getattr(args, "fsync", False) else None  # else the distinc.durable setting
+    return distinc.open(args.store, durable=durable, **_storage_arguments(args))
+
+
+def _fsync(parser: argparse.ArgumentParser, what: str) -> None:
+    parser.add_argument(
+        "--fsync",
+        action="store_true",
+        help=f"durable mode: fsync {what}, files and folders, so it survives a power cut",
+    )
+
+
+def _single_writer(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--single-writer",
+        action="store_true",
+        help="promise that no other update runs on this store; needed only on a backend "
+        "whose create-if-absent cannot be proven",
+    )
 
 
 def _store(parser: argparse.ArgumentParser) -> None:
@@ -369,6 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="tasks read ahead of the partial_fit model (default: 2)",
     )
     _storage(init)
+    _fsync(init, "every write to this store, on every later command")
 
     update = command("update", cmd_update, "train on the partitions not yet learned")
     _store(update)
@@ -390,6 +412,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["error", "warn"],
         help="what to do when a learned partition is gone (default: error)",
     )
+    _fsync(update, "the artifacts and the ledger entry of this update")
+    _single_writer(update)
     _json(update)
     _storage(update)
 
@@ -426,6 +450,8 @@ def build_parser() -> argparse.ArgumentParser:
     _store(roll)
     roll.add_argument("--to", type=int, required=True, metavar="N")
     _storage(roll, data=False)
+    _fsync(roll, "the new ledger entry")
+    _single_writer(roll)
 
     verify = command("verify", cmd_verify, "check the store's invariants")
     _store(verify)

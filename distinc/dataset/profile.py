@@ -107,7 +107,8 @@ def scan_partition(
         schema = parquet.schema_arrow
         table = parquet.read(columns=[name for name in contract.columns if name in schema.names])
     except CorruptPartitionError as exc:
-        return PartitionProfile(key, 0, digest, (), problem=exc.message), None
+        reason = f"not readable Parquet ({exc.__cause__ or exc})"
+        return PartitionProfile(key, 0, digest, (), problem=reason), None
     except (pa.ArrowException, OSError) as exc:
         return PartitionProfile(key, 0, digest, (), problem=f"not readable Parquet ({exc})"), None
     matrix = None

@@ -14,11 +14,16 @@ from fsspec.implementations.local import LocalFileSystem
 from distinc.dataset.categories import category_codes
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
-from distinc.exceptions import CorruptPartitionError, PartitionMissingError, SchemaError
+from distinc.exceptions import (
+    CorruptPartitionError,
+    PartitionMissingError,
+    SchemaError,
+    UnreadablePartitionError,
+)
 
 
 def read_bytes(source: DataSource, key: str) -> bytes | pa.Buffer:
-    """The raw bytes of partition ``key``; a vanished file is named as such.
+    """The raw bytes of partition ``key``; a vanished or unreadable file is named as such.
 
     Local files are memory-mapped rather than copied: the scan hashes and parses them in place.
     """
@@ -33,6 +38,12 @@ def read_bytes(source: DataSource, key: str) -> bytes | pa.Buffer:
         raise PartitionMissingError(
             f"Partition {key!r} vanished during the update; it was not trained. Rerun the "
             "update once the data settles.",
+            partition=key,
+        ) from exc
+    except OSError as exc:
+        raise UnreadablePartitionError(
+            f"Partition {key!r} could not be read ({exc}); it was not trained. Check the "
+            "storage (or remove the file) and rerun the update.",
             partition=key,
         ) from exc
 

@@ -109,3 +109,36 @@ def warm_workers(client: Any, modules: Sequence[str]) -> None:
     or a retrain without this would measure the imports, not the training.
     """
     client.run(_import_all, list(modules))
+
+
+def lost_scheduler(client: Any, exc: BaseException) -> ClusterError | None:
+    """The error to raise when ``exc`` means the client lost its scheduler, else ``None``.
+
+    When the scheduler dies, distributed cancels every future with the reason
+    ``scheduler-connection-lost`` and the client starts reconnecting; waiting for it would
+    only delay the failure, so the update fails at once.
+    """
+    from distributed.comm import CommClosedError
+
+    gone = getattr(client, "status", "running") != "running"
+    if not (gone or isinstance(exc, CommClosedError) or "scheduler-connection-lost" in str(exc)):
+        return None
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    return ClusterError(
+        f"Lost the Dask scheduler at {address!r} during the update "
+        f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
+        "nothing was committed. Check the scheduler and rerun the update.",
+        address=address,
+    )
+
+
+@contextmanager
+def scheduler_losses_named(client: Any) -> Iterator[None]:
+    """Turn whatever losing the scheduler raises inside the block into one ``ClusterError``."""
+    try:
+        yield
+    except Exception as exc:
+        lost = lost_scheduler(client, exc)
+        if lost is None:
+            raise
+        raise lost from exc

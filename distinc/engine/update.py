@@ -17,10 +17,10 @@ from distinc.dataset.listing import list_partitions, version_token
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
 from distinc.engine import faults
-from distinc.engine.cluster import dask_client, warm_workers
+from distinc.engine.cluster import dask_client, scheduler_losses_named, warm_workers
 from distinc.engine.progress import ProgressCallback, Tracker
 from distinc.engine.scanning import DeltaScan, worth_keeping
-from distinc.exceptions import PartitionChangedError
+from distinc.exceptions import PartitionChangedError, StoreError
 from distinc.ledger.admit import Admission
 from distinc.ledger.entry import ArtifactRef, LedgerEntry, SkippedPartition
 from distinc.ledger.lineage import Lineage
@@ -34,6 +34,9 @@ from distinc.trainers import trainer_for
 from distinc.trainers.base import TrainingJob, TrainingResult
 
 logger = logging.getLogger("distinc")
+
+# A commit whose answer was lost is retried; the run id makes the retry recognise its own entry.
+COMMIT_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -76,11 +79,14 @@ def update(
     on_missing: str = "error",
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
+    single_writer: bool = False,
 ) -> UpdateResult:
     """Train the head model on every partition it has not learned, and commit a new version.
 
     ``progress`` receives the partitions and rows trained as training goes. The seconds
     recorded leave out starting a local cluster, so they compare with a retrain's.
+    ``single_writer`` promises that no other updater runs on this store, which lets an update
+    commit to a backend whose create-if-absent cannot be proven (see ``store.probe``).
     """
     started = time.perf_counter()
     lineage, plan, selection = plan_update(store, on_modified=on_modified, on_missing=on_missing)
@@ -91,16 +97,19 @@ def update(
         return UpdateResult(
             plan, version=lineage.version, dry_run=dry_run, warnings=selection.warnings
         )
+    store.require_exclusive_create(single_writer=single_writer)
     spec = store.spec
     source = DataSource(spec.data, spec.storage_options)
     contract = ColumnContract.from_spec(spec, lineage.categories)
     trainer = trainer_for(spec.strategy)
     parent = store.load_model(lineage.head) if lineage.head is not None else None
-    version = (store.versions() or [0])[-1] + 1
+    # The version after the head this run planned against: if another run commits first, this
+    # commit finds the entry taken and fails as a concurrent update instead of skipping ahead.
+    version = (lineage.version or 0) + 1
     run_id = uuid.uuid4().hex
     tracker = Tracker(progress, task="update", version=version, total=len(selection.train))
     connecting = time.perf_counter()
-    with dask_client(scheduler, client=client) as dask:
+    with dask_client(scheduler, client=client) as dask, scheduler_losses_named(dask):
         warm_workers(dask, worker_modules(spec.estimator, trainer))
         started += time.perf_counter() - connecting
         keep = trainer.uses_batches and worth_keeping(dask, selection.train)
@@ -134,7 +143,8 @@ def update(
             result = trainer.train(job, dask)
             admission = delta.admission()
         finally:
-            delta.release()
+            if dask.status == "running":  # a lost scheduler has forgotten the futures already
+                delta.release()
     warnings = selection.warnings + admission.warnings
     for warning in admission.warnings:
         logger.warning(warning)
@@ -171,7 +181,7 @@ def update(
         notes={"warnings": list(warnings), **result.notes},
     )
     faults.reach("before-commit")
-    entry = store.commit(entry)
+    entry = _commit(store, entry)
     faults.reach("after-commit")
     store.collect_garbage()
     return UpdateResult(plan, entry=entry, version=entry.version, warnings=warnings)
@@ -180,6 +190,30 @@ def update(
 def worker_modules(estimator: str, trainer: Any) -> tuple[str, ...]:
     """The modules an update's tasks import on the workers."""
     return ("distinc.dataset.profile", type(trainer).__module__, estimator.rpartition(".")[0])
+
+
+def _commit(store: ModelStore, entry: LedgerEntry) -> LedgerEntry:
+    """Commit ``entry``, retrying when the store's answer is lost (the run id makes it safe)."""
+    for attempt in range(1, COMMIT_ATTEMPTS + 1):
+        try:
+            committed = store.commit(entry)
+            faults.lose_acknowledgement()
+            return committed
+        except OSError as exc:
+            if attempt == COMMIT_ATTEMPTS:
+                raise StoreError(
+                    f"Committing version {entry.version} to {store.url!r} failed "
+                    f"{COMMIT_ATTEMPTS} times ({exc}). Either it landed or nothing was "
+                    "published; rerun the update, which starts from whatever is committed.",
+                    version=entry.version,
+                ) from exc
+            logger.warning(
+                "committing version %d failed (%s); retrying with the same run id",
+                entry.version,
+                exc,
+            )
+            time.sleep(0.1 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _confirm_unchanged(source: DataSource, admission: Admission) -> None:

@@ -22,6 +22,7 @@ from distinc.exceptions import (
     DataError,
     InvalidValueError,
     SchemaError,
+    TooFewClassesError,
     UnseenLabelError,
 )
 from distinc.ledger.entry import SkippedPartition, TrainedPartition
@@ -159,11 +160,11 @@ def problems_of(
 ) -> list[Problem]:
     """Everything wrong with one partition on its own; ``classes=None`` skips label checks."""
     if profile.problem is not None:
-        return [
-            Problem(
-                CorruptPartitionError, f"Partition {profile.key!r}: {profile.problem}", profile.key
-            )
-        ]
+        message = (
+            f"Partition {profile.key!r}: {profile.problem}. Replace or remove the file; it was "
+            "not trained."
+        )
+        return [Problem(CorruptPartitionError, message, profile.key)]
     if profile.rows == 0:
         return []
     problems = _schema_problems(profile, contract) + _value_problems(profile, contract)
@@ -251,13 +252,20 @@ class Admitter:
     def result(self) -> Admission:
         """The admission, or the error naming every problem seen."""
         raise_problems(self.problems)
+        classes = self.classes()
+        if self.pinned is None and classes is not None and len(classes) < 2:
+            keys = [part.key for part in self.train]
+            raise TooFewClassesError(
+                f"The classes of this classifier are inferred from its first update, but its "
+                f"{len(keys)} partition(s) ({', '.join(map(repr, keys[:3]))}"
+                f"{', ...' if len(keys) > 3 else ''}) hold only the label {classes[0]!r}. "
+                "Declare every class at init (--classes a,b,...) or add data with the others.",
+                partition=keys[0],
+                label=classes[0],
+            )
         categories = extend_vocabularies(self.pinned_categories, self.seen_categories)
         return Admission(
-            tuple(self.train),
-            tuple(self.skipped),
-            self.classes(),
-            tuple(self.warnings),
-            categories,
+            tuple(self.train), tuple(self.skipped), classes, tuple(self.warnings), categories
         )
 
 
