@@ -1,0 +1,30 @@
+"""Fixtures of the reliability suite, and the tally of what it exercised, printed at the end."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.reliability.harness import StrategyCase, strategy_cases
+from tests.reliability.tally import TALLY
+
+
+@pytest.fixture(params=strategy_cases(), ids=lambda case: case.strategy)
+def case(request: pytest.FixtureRequest) -> StrategyCase:
+    """Each training strategy this build provides (the fault tests run once per strategy)."""
+    result: StrategyCase = request.param
+    return result
+
+
+@pytest.fixture
+def cli_env(scheduler_address: str) -> dict[str, str | None]:
+    """The environment of a command run on the session's cluster."""
+    return {"DASK_SCHEDULER_ADDRESS": scheduler_address}
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TALLY:
+        terminalreporter.section("reliability suite: what this run exercised")
+        for kind, count in sorted(TALLY.items()):
+            terminalreporter.write_line(f"{count:5d}  {kind}")

@@ -1,0 +1,186 @@
+"""P7, P8, P9: faults inside the Dask cluster during an update, on real worker processes.
+
+Faults are injected inside the fit task on the worker (``DISTINC_TASK_FAULT``, set in the
+workers' environment), on the partition ``b-2.parquet``: the third partition of a task that
+learns six, so a retry that did not start from a fresh copy of its input would learn
+``b-0`` and ``b-1`` twice and the model would differ from a clean run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import distinc
+from distinc.trainers import task_faults
+from tests.clusterproc import ProcessCluster, process_cluster
+from tests.inotify import OpenWatch
+from tests.reliability import procs
+from tests.reliability.harness import (
+    StrategyCase,
+    add_partitions,
+    assert_equals_clean_run,
+    assert_learned_once,
+    new_store,
+    snapshot,
+)
+from tests.reliability.tally import tally
+
+pytestmark = pytest.mark.cluster
+
+BIG = "a-big.parquet"
+SMALL = [f"b-{i}.parquet" for i in range(6)]
+TARGET = "b-2.parquet"
+
+
+def write_delta(data: Path) -> list[str]:
+    """One big partition (a task of its own), then six small ones (learned by one task)."""
+    add_partitions(data, [BIG], rows=20_000)
+    add_partitions(data, SMALL, rows=40)
+    return [BIG, *SMALL]
+
+
+def arm(client: Any, partition: str, action: str, marker: Path) -> None:
+    client.run(task_faults.arm, task_faults.setting(partition, action, str(marker)))
+
+
+def disarm(client: Any) -> None:
+    client.run(task_faults.arm, None)
+
+
+@pytest.fixture
+def armed_client(client: Any) -> Iterator[Any]:
+    """The session client, whose workers are disarmed again after the test."""
+    yield client
+    disarm(client)
+
+
+def wait_for(path: Path, running: procs.Running | None = None) -> None:
+    while not path.exists():
+        if running is not None and running.poll() is not None:
+            raise AssertionError(running.wait().describe())
+        time.sleep(0.02)
+
+
+def wait_until_idle(client: Any) -> None:
+    """Until no worker executes anything (tasks of a dead driver run to their end)."""
+    while sum(client.run(lambda dask_worker: dask_worker.state.executing_count).values()):
+        time.sleep(0.05)
+
+
+def test_a_one_shot_exception_in_a_training_task_is_retried_without_learning_twice(
+    tmp_path: Path, armed_client: Any, case: StrategyCase
+) -> None:
+    data = tmp_path / "data"
+    add_partitions(data, ["first.parquet"])
+    model = new_store(tmp_path, data, case)
+    model.update(client=armed_client)
+    learned = ["first.parquet", *write_delta(data)]
+    marker = tmp_path / "fired"
+    arm(armed_client, TARGET, "raise", marker)
+    entry = model.update(client=armed_client).entry
+    assert marker.exists(), "the fault never fired"
+    tally("in-task faults injected")
+    assert entry is not None and entry.notes["tasks"] < len(learned) - 1  # b-* share a task
+    assert_learned_once(model.store, learned)
+    assert_equals_clean_run(model.store, data, case)
+
+
+@pytest.fixture
+def cluster3() -> Iterator[ProcessCluster]:
+    with process_cluster(workers=3) as cluster:
+        yield cluster
+
+
+def test_a_worker_killed_mid_partial_fit_gives_the_model_of_a_clean_run(
+    tmp_path: Path, cluster3: ProcessCluster, case: StrategyCase
+) -> None:
+    from distributed import Client
+
+    data = tmp_path / "data"
+    add_partitions(data, ["first.parquet"])
+    with Client(cluster3.address) as client:
+        model = new_store(tmp_path, data, case)
+        model.update(client=client)
+        learned = ["first.parquet", *write_delta(data)]
+        marker = tmp_path / "fired"
+        arm(client, TARGET, "sigkill", marker)
+        assert model.update(client=client).version == 2
+        assert marker.exists(), "the fault never fired"
+        assert sum(worker.poll() is not None for worker in cluster3.workers) == 1
+    tally("Dask workers killed with SIGKILL")
+    assert_learned_once(model.store, learned)
+    assert_equals_clean_run(model.store, data, case)
+
+
+def test_a_killed_driver_leaves_tasks_running_that_never_touch_the_store(
+    tmp_path: Path, cluster3: ProcessCluster, case: StrategyCase
+) -> None:
+    """P8: the driver dies while a fit task is running; the task finishes, the store is intact."""
+    from distributed import Client
+
+    data, store = tmp_path / "data", tmp_path / "store"
+    add_partitions(data, ["first.parquet"])
+    with Client(cluster3.address) as client:
+        new_store(tmp_path, data, case).update(client=client)
+        learned = ["first.parquet", *write_delta(data)]
+        before = snapshot(store)
+        marker = tmp_path / "paused"
+        arm(client, TARGET, "pause", marker)
+        driver = procs.start("update", str(store), "--scheduler", cluster3.address)
+        wait_for(marker, driver)
+        watches = [OpenWatch(folder) for folder in (store, store / "ledger", store / "artifacts")]
+        try:
+            assert driver.kill()
+            assert driver.wait().killed
+            Path(f"{marker}.go").touch()  # the zombie task learns its partitions and returns
+            wait_until_idle(client)
+            opened = [watch.opened() for watch in watches]
+        finally:
+            for watch in watches:
+                watch.close()
+        tally("drivers killed mid-task")
+        assert all(not found for found in opened), f"files opened after the driver died: {opened}"
+        assert snapshot(store) == before
+        disarm(client)
+        assert distinc.open(str(store)).update(client=client).version == 2
+    assert_learned_once(store, learned)
+    assert_equals_clean_run(store, data, case)
+
+
+def test_a_killed_scheduler_fails_the_update_with_a_clear_error(
+    tmp_path: Path, client: Any, case: StrategyCase
+) -> None:
+    """P9: no hang, no commit, one line naming the scheduler; the rerun elsewhere succeeds."""
+    from distributed import Client
+
+    data, store = tmp_path / "data", tmp_path / "store"
+    add_partitions(data, ["first.parquet"])
+    new_store(tmp_path, data, case).update(client=client)
+    learned = ["first.parquet", *write_delta(data)]
+    before = snapshot(store)
+    marker = tmp_path / "paused"
+    with process_cluster(workers=2) as cluster:
+        with Client(cluster.address) as remote:
+            arm(remote, TARGET, "pause", marker)
+        driver = procs.start("update", str(store), "--scheduler", cluster.address)
+        wait_for(marker, driver)
+        os.killpg(cluster.scheduler.pid, signal.SIGKILL)
+        finished = driver.wait()
+        Path(f"{marker}.go").touch()
+    tally("Dask schedulers killed with SIGKILL")
+    assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
+    assert finished.errors[0].startswith(
+        f"distinc: error: Lost the Dask scheduler at {cluster.address!r} during the update"
+    )
+    assert "nothing was committed" in finished.errors[0]
+    assert snapshot(store) == before
+    assert distinc.open(str(store)).update(client=client).version == 2
+    assert_learned_once(store, learned)
+    assert_equals_clean_run(store, data, case)
