@@ -4,9 +4,9 @@
 
 * ``sigkill``: the process dies at once, as under ``kill -9`` or a power cut;
 * ``raise``: an exception (``InjectedFault``) unwinds the update;
-* ``raise-after-commit`` (only at ``after-commit``): the commit lands but its acknowledgement is
-  lost once, as when a store answers a successful create with a network error. The update
-  retries the commit with its own run id, recognises the entry as its own and carries on.
+* ``raise-after-commit`` (only at ``after-commit``): the commit lands but the first answer to
+  each run is lost, as when a store answers a successful create with a network error. The
+  update retries the commit with its own run id, recognises the entry as its own and goes on.
 
 ``DISTINC_PAUSE_AT=<point>:<gate path>`` makes an update wait at a point: it creates
 ``<gate>.<pid>.waiting`` and waits until ``<gate>`` exists, so a test can line several updaters
@@ -94,10 +94,10 @@ def reach(point: str) -> None:
         raise InjectedFault(f"injected fault at {point} ({action})")
 
 
-def lose_acknowledgement() -> None:
-    """Raise ``LostAcknowledgement`` once per process when ``raise-after-commit`` is armed."""
-    if armed("after-commit") == "raise-after-commit" and "after-commit" not in _spent:
-        _spent.add("after-commit")
+def lose_acknowledgement(run_id: str) -> None:
+    """Raise ``LostAcknowledgement`` once per run when ``raise-after-commit`` is armed."""
+    if armed("after-commit") == "raise-after-commit" and run_id not in _spent:
+        _spent.add(run_id)
         raise LostAcknowledgement("injected fault: the commit landed but its answer was lost")
 
 

@@ -197,7 +197,7 @@ def _commit(store: ModelStore, entry: LedgerEntry) -> LedgerEntry:
     for attempt in range(1, COMMIT_ATTEMPTS + 1):
         try:
             committed = store.commit(entry)
-            faults.lose_acknowledgement()
+            faults.lose_acknowledgement(entry.run_id)
             return committed
         except OSError as exc:
             if attempt == COMMIT_ATTEMPTS:

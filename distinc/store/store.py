@@ -198,7 +198,8 @@ class ModelStore:
         """Refuse to commit on a backend whose create-if-absent is not proven (P6).
 
         With ``single_writer`` the caller promises no other updater runs on this store, so an
-        unproven backend is used anyway, with a warning.
+        unproven backend is used anyway, with a warning. ``commit`` calls this too; callers
+        call it before training so that a refusal costs nothing.
         """
         if self._exclusive_checked:
             return
@@ -223,8 +224,10 @@ class ModelStore:
         """Publish ``entry``; exactly one run can publish each version number.
 
         Idempotent for the same run: if the entry already exists with this run's id (the
-        commit landed but the caller saw an error), the existing entry is returned.
+        commit landed but the caller saw an error), the existing entry is returned. Refused on a
+        backend whose create-if-absent is unproven, unless a single writer was declared.
         """
+        self.require_exclusive_create()
         for ref in entry.artifacts:
             if not self.files.exists(ref.path):
                 raise IntegrityError(
