@@ -155,10 +155,14 @@ def test_a_backend_that_cannot_prove_create_if_absent_is_refused_unless_single_w
     assert "committing anyway because this update is the single writer" in single.stderr
     assert assert_consistent(store).versions() == [1]
 
-    # A commit checks the name before creating it, so a later writer of version 1 is refused
-    # even here; the check narrows the race but cannot close it, hence the refusal above.
+    # Every commit is guarded, whatever path leads to it (an update, a rollback, a retrain).
     entry = store.entry(1)
     other = dataclasses.replace(entry, run_id=uuid.uuid4().hex)
+    with pytest.raises(UnsafeBackendError):
+        ModelStore.open(store_url).commit(other)
+    # A single writer's commit checks the name before creating it, so a second writer of
+    # version 1 is refused even here; that narrows the race but cannot close it.
+    store.require_exclusive_create(single_writer=True)
     with pytest.raises(ConcurrentUpdateError, match="version 1 was committed by run"):
         store.commit(other)
     assert ModelStore.open(store_url).entry(1) == entry

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -68,9 +68,18 @@ def wait_for(path: Path, running: procs.Running | None = None) -> None:
         time.sleep(0.02)
 
 
-def wait_until_idle(client: Any) -> None:
-    """Until no worker executes anything (tasks of a dead driver run to their end)."""
-    while sum(client.run(lambda dask_worker: dask_worker.state.executing_count).values()):
+def fit_states(client: Any) -> set[str]:
+    """The states of the fit tasks the workers know of."""
+    found = client.run(
+        lambda dask_worker: [
+            ts.state for key, ts in dask_worker.state.tasks.items() if "distinc-fit" in str(key)
+        ]
+    )
+    return {state for states in found.values() for state in states}
+
+
+def wait_until(client: Any, done: Callable[[set[str]], bool]) -> None:
+    while not done(fit_states(client)):
         time.sleep(0.05)
 
 
@@ -139,8 +148,11 @@ def test_a_killed_driver_leaves_tasks_running_that_never_touch_the_store(
         try:
             assert driver.kill()
             assert driver.wait().killed
-            Path(f"{marker}.go").touch()  # the zombie task learns its partitions and returns
-            wait_until_idle(client)
+            # The scheduler forgot the dead driver's work; the running task is a zombie now
+            # (its input model stays on the worker, "released", until it ends).
+            wait_until(client, lambda states: "cancelled" in states)
+            Path(f"{marker}.go").touch()  # it learns its partitions and returns, to no one
+            wait_until(client, lambda states: not states)
             opened = [watch.opened() for watch in watches]
         finally:
             for watch in watches:

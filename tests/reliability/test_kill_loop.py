@@ -36,12 +36,15 @@ def kill_loop(
     add_partitions(data, names)
     new_store(root, data, case).update(client=client)
     procs.warm_up()
-    names.append("calibration.parquet")
-    add_partitions(data, names[-1:])
-    started = time.monotonic()
-    clean = procs.run("update", store, env=env)
-    assert clean.returncode == 0, clean.describe()
-    duration = time.monotonic() - started
+    durations = []
+    for i in range(2):  # the shorter of two clean runs: a load spike must not stretch the window
+        names.append(f"calibration-{i}.parquet")
+        add_partitions(data, names[-1:])
+        started = time.monotonic()
+        clean = procs.run("update", store, env=env)
+        assert clean.returncode == 0, clean.describe()
+        durations.append(time.monotonic() - started)
+    duration = min(durations)
     killed = 0
     for round_ in range(rounds):
         new = [f"round-{round_:02d}-{i}.parquet" for i in range(rng.randint(1, 3))]
