@@ -107,6 +107,26 @@ def test_four_cron_jobs_started_together_commit_one_version(
     assert_equals_clean_run(store, data, case)
 
 
+def test_an_updater_that_planned_before_another_committed_fails_rather_than_skip_ahead(
+    tmp_path: Path, client: object, cli_env: dict[str, str | None], case: StrategyCase
+) -> None:
+    """It may not commit version 3 on top of version 1, dropping version 2 from the lineage."""
+    data, store = tmp_path / "data", tmp_path / "store"
+    add_partitions(data, FIRST)
+    new_store(tmp_path, data, case).update(client=client)
+    add_partitions(data, ["c.parquet"])
+    gate = tmp_path / "gate"
+    late = procs.start("update", str(store), env={**cli_env, PAUSE_VARIABLE: f"after-plan:{gate}"})
+    wait_until_waiting(gate, [late])
+    assert distinc.open(str(store)).update(client=client).version == 2
+    gate.touch()
+    loser_run_id(late.wait(), 2)
+    tally("concurrent updaters raced", 2)
+    assert assert_consistent(store).versions() == [1, 2]
+    assert_learned_once(store, [*FIRST, "c.parquet"])
+    assert_equals_clean_run(store, data, case)
+
+
 def test_the_test_backend_really_overwrites_on_exclusive_create(tmp_path: Path) -> None:
     fs = fsspec.filesystem(backends.PROTOCOL, exclusive=False)
     path = str(tmp_path / "entry.json")
