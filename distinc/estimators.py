@@ -92,7 +92,8 @@ def build_estimator(path: str, params: Mapping[str, Any]) -> Any:
             model=path,
         ) from exc
     validate = getattr(estimator, "_validate_params", None)
-    if callable(validate):
+    # Estimators outside scikit-learn (XGBoost) inherit the method but declare no constraints.
+    if callable(validate) and hasattr(estimator, "_parameter_constraints"):
         try:
             validate()
         except (ValueError, TypeError) as exc:

@@ -29,11 +29,43 @@ def _flag() -> tuple[Callable[[Any], bool], str]:
     return (lambda value: isinstance(value, bool)), "True or False"
 
 
+def _one_of(*allowed: str) -> tuple[Callable[[Any], bool], str]:
+    return (lambda value: value in allowed), f"one of {list(allowed)}"
+
+
+def _number_in(low: float, high: float, *, high_open: bool) -> tuple[Callable[[Any], bool], str]:
+    def check(value: Any) -> bool:
+        if not isinstance(value, int | float) or isinstance(value, bool):
+            return False
+        return low <= value < high if high_open else low <= value <= high
+
+    return check, f"a number in [{low}, {high}{')' if high_open else ']'}"
+
+
+def _optional(rule: tuple[Callable[[Any], bool], str]) -> tuple[Callable[[Any], bool], str]:
+    check, requirement = rule
+    return (lambda value: value is None or check(value)), f"None or {requirement}"
+
+
+def _positive_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
 # name -> (check, what the check requires); every option is validated here, once.
 _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "task_rows": _int_at_least(1),
     "prefetch": _int_at_least(1),
     "durable": _flag(),
+    # XGBoost continuation
+    "rounds": _int_at_least(1),
+    "update_rounds": _int_at_least(1),
+    "xgb_mode": _one_of("add", "refresh", "add+refresh"),
+    "replay_fraction": _number_in(0.0, 1.0, high_open=True),
+    "reservoir_rows": _int_at_least(1),
+    "decay_half_life": _optional((_positive_number, "a number > 0")),
+    "validation": _optional((lambda value: isinstance(value, str) and bool(value), "a URL")),
+    "early_stopping_rounds": _optional(_int_at_least(1)),
+    "xgb_backend": _one_of("auto", "local", "dask"),
 }
 
 
@@ -51,11 +83,39 @@ class TrainingOptions:
     durable
         Durable mode: every write to the store is fsynced, files and folders, so a committed
         version survives a power cut (``distinc init --fsync``).
+    rounds, update_rounds
+        XGBoost: boosting rounds of the first version, and rounds each update adds.
+    xgb_mode
+        XGBoost update mode: ``add`` new rounds fitted on the delta, ``refresh`` the leaf values
+        of the existing trees on the delta (no new trees), or ``add+refresh`` (refresh, then add).
+    replay_fraction, reservoir_rows
+        XGBoost replay: the share of an update's training rows drawn from a uniform reservoir of
+        earlier rows, kept in the store and capped at ``reservoir_rows`` (0 keeps none).
+    decay_half_life
+        XGBoost replay: a replayed row trained ``k`` versions ago weighs ``0.5 ** (k / half_life)``
+        (delta rows weigh 1); ``None`` weighs every row 1.
+    validation, early_stopping_rounds
+        XGBoost: a Parquet dataset every fit and update is evaluated on, and the rounds without
+        improvement on it after which adding stops (the best round is kept).
+    xgb_backend
+        ``local`` trains in one task with all of a host's threads, ``dask`` with
+        ``xgboost.dask`` across workers; ``auto`` picks ``local`` when every worker is on one
+        host.
     """
 
     task_rows: int = 200_000
     prefetch: int = 2
     durable: bool = False
+    # XGBoost continuation
+    rounds: int = 100
+    update_rounds: int = 25
+    xgb_mode: str = "add"
+    replay_fraction: float = 0.0
+    reservoir_rows: int = 100_000
+    decay_half_life: float | None = None
+    validation: str | None = None
+    early_stopping_rounds: int | None = None
+    xgb_backend: str = "auto"
 
     def __post_init__(self) -> None:
         for name, (check, requirement) in _OPTION_RULES.items():
@@ -65,6 +125,12 @@ class TrainingOptions:
                     f"The {name!r} option must be {requirement}. Got {value!r} instead.",
                     option=name,
                 )
+        if self.early_stopping_rounds is not None and self.validation is None:
+            raise ConfigurationError(
+                "The 'early_stopping_rounds' option needs a 'validation' dataset to stop on; "
+                "pass --validation URL too.",
+                option="early_stopping_rounds",
+            )
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrainingOptions:

@@ -85,7 +85,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         classes=parse_list(args.classes),
         strategy=args.strategy,
         options=TrainingOptions(
-            task_rows=args.task_rows, prefetch=args.prefetch, durable=args.fsync
+            task_rows=args.task_rows,
+            prefetch=args.prefetch,
+            durable=args.fsync,
+            **_xgboost_options(args),
         ),
         **_storage_arguments(args),
     )
@@ -202,6 +205,69 @@ def _storage_arguments(args: argparse.Namespace) -> dict[str, Any]:
         for name, (flag, keyword) in _STORAGE_FLAGS.items()
         if hasattr(args, name)
     }
+
+
+# XGBoost continuation options set by flags of the same name; unset flags keep the default.
+_XGBOOST_OPTIONS = (
+    "rounds",
+    "update_rounds",
+    "xgb_mode",
+    "replay_fraction",
+    "reservoir_rows",
+    "decay_half_life",
+    "validation",
+    "early_stopping_rounds",
+    "xgb_backend",
+)
+
+
+def _xgboost_options(args: argparse.Namespace) -> dict[str, Any]:
+    found = {name: getattr(args, name) for name in _XGBOOST_OPTIONS}
+    return {name: value for name, value in found.items() if value is not None}
+
+
+def _xgboost_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("XGBoost continuation (--model xgboost)")
+    group.add_argument("--rounds", type=int, metavar="N", help="rounds of version 1 (100)")
+    group.add_argument(
+        "--update-rounds", type=int, metavar="N", help="rounds each update adds (25)"
+    )
+    group.add_argument(
+        "--xgb-mode",
+        choices=["add", "refresh", "add+refresh"],
+        help="add new rounds on the delta, refresh the leaves of the existing trees on it, "
+        "or both (default: add)",
+    )
+    group.add_argument(
+        "--replay-fraction",
+        type=float,
+        metavar="F",
+        help="share of an update's rows replayed from a reservoir of earlier rows (0)",
+    )
+    group.add_argument(
+        "--reservoir-rows", type=int, metavar="N", help="size cap of the replay reservoir (100000)"
+    )
+    group.add_argument(
+        "--decay-half-life",
+        type=float,
+        metavar="K",
+        help="a replayed row K versions old weighs 0.5; delta rows weigh 1 (default: no decay)",
+    )
+    group.add_argument(
+        "--validation", metavar="URL", help="Parquet dataset evaluated on every fit and update"
+    )
+    group.add_argument(
+        "--early-stopping-rounds",
+        type=int,
+        metavar="N",
+        help="stop adding rounds after N without improvement on --validation; keep the best",
+    )
+    group.add_argument(
+        "--xgb-backend",
+        choices=["auto", "local", "dask"],
+        help="local: one task with a host's threads; dask: xgboost.dask across workers; "
+        "auto: local when every worker is on one host (default)",
+    )
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -389,6 +455,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="N",
         help="tasks read ahead of the partial_fit model (default: 2)",
     )
+    _xgboost_flags(init)
     _storage(init)
     _fsync(init, "every write to this store, on every later command")
 

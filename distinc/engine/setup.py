@@ -160,4 +160,5 @@ def initialise(
         options=options or TrainingOptions(),
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
+    trainer_for(chosen).check_spec(spec)
     return ModelStore.create(store_url, spec, storage_options=storage.store)

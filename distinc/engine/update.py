@@ -139,6 +139,7 @@ def update(
                 run_id=run_id,
                 lineage=lineage,
                 progress=tracker.groups_finished,
+                read_artifact=store.read_artifact,
             )
             result = trainer.train(job, dask)
             admission = delta.admission()

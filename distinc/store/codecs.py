@@ -1,4 +1,7 @@
-"""Artifact formats: how a model becomes bytes and back, without pickle."""
+"""Artifact formats: how a model becomes bytes and back, without pickle.
+
+``skops`` holds scikit-learn estimators; ``ubj`` holds XGBoost boosters (XGBoost's UBJSON).
+"""
 
 from __future__ import annotations
 
@@ -49,12 +52,20 @@ def load_skops(data: bytes, *, trusted_roots: Iterable[str] = TRUSTED_ROOTS, whe
 def dump(model: Any, fmt: str) -> bytes:
     if fmt == "skops":
         return dump_skops(model)
+    if fmt == "ubj":
+        from distinc.trainers.boosting.model import dump_ubj
+
+        return dump_ubj(model)
     raise IntegrityError(f"Unknown artifact format {fmt!r}.", format=fmt)
 
 
 def load(data: bytes, fmt: str, *, trusted_roots: Iterable[str], where: str) -> Any:
     if fmt == "skops":
         return load_skops(data, trusted_roots=trusted_roots, where=where)
+    if fmt == "ubj":
+        from distinc.trainers.boosting.model import load_ubj
+
+        return load_ubj(data, where=where)
     raise IntegrityError(
         f"Artifact {where} has format {fmt!r}, which this distinc cannot read.", where=where
     )

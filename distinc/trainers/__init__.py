@@ -9,6 +9,7 @@ from distinc.trainers.base import Trainer
 
 _TRAINERS = {
     "stream": "distinc.trainers.stream:StreamTrainer",
+    "xgboost": "distinc.trainers.boosting.trainer:XGBoostTrainer",
 }
 
 

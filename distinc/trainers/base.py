@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Protocol
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
 from distinc.ledger.admit import Admission
-from distinc.ledger.entry import TrainedPartition
+from distinc.ledger.entry import ArtifactRef, TrainedPartition
 from distinc.ledger.lineage import Lineage
 from distinc.spec import ModelSpec
 
@@ -56,6 +56,8 @@ class TrainingJob:
     never mutate it: Dask may run a task twice, and the parent must stay what was committed.
     ``progress``, when given, is called with the index of the first unfinished group each time
     groups finish (optional for a strategy; it feeds progress bars only).
+    ``read_artifact`` reads a committed artifact (such as the parent's extras), verified against
+    its ledger hash.
     """
 
     spec: ModelSpec
@@ -67,6 +69,7 @@ class TrainingJob:
     run_id: str
     lineage: Lineage = field(default_factory=Lineage)
     progress: Callable[[int], None] | None = None
+    read_artifact: Callable[[ArtifactRef], bytes] | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,10 @@ class Trainer(ABC):
     uses_batches: ClassVar[bool] = False
     # Whether the strategy can learn categorical (string or dictionary) features.
     supports_categorical: ClassVar[bool] = False
+
+    def check_spec(self, spec: ModelSpec) -> None:
+        """Refuse at ``init`` a spec this strategy cannot train; the default accepts any."""
+        return None
 
     @abstractmethod
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:

@@ -1,0 +1,134 @@
+"""The multi-host backend: ``xgboost.dask`` trains across every worker of the cluster.
+
+Each delta partition is read by one task (``dask.delayed``, never fused, so partition identity
+is kept) whose result stays on the worker that read it; ``xgboost.dask`` trains where the data
+sits. The same read also draws the partition's share of the replay reservoir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from distinc.dataset.partition import DataSource
+from distinc.trainers.boosting.fitting import (
+    VALIDATION,
+    BoostingOutcome,
+    BoostingTask,
+    draw,
+    run_sessions,
+)
+from distinc.trainers.boosting.rows import Rows, read_rows
+
+
+def read_partition(task: BoostingTask, index: int) -> tuple[np.ndarray, np.ndarray, Rows]:
+    """Features, labels and the reservoir's draw of delta partition ``index``."""
+    rows = read_rows(task.source, task.keys[index], task.contract, task.coding)
+    return rows.features, rows.labels, draw(rows, task, index)
+
+
+def read_validation(task: BoostingTask, source: DataSource, key: str) -> tuple[Any, ...]:
+    rows = read_rows(source, key, task.contract, task.coding)
+    return rows.features, rows.labels
+
+
+def replay_arrays(rows: Rows) -> tuple[Any, ...]:
+    weights = np.ones(len(rows), np.float32) if rows.weights is None else rows.weights
+    return rows.features, rows.labels, weights
+
+
+def _stack(parts: Sequence[Any], shapes: Sequence[tuple[float, ...]], column: int) -> Any:
+    """One Dask array of item ``column`` of every delayed part, one block per part."""
+    import dask.array as da
+
+    return da.concatenate(
+        [
+            da.from_delayed(part[column], shape=shape, dtype=np.float32)
+            for part, shape in zip(parts, shapes, strict=True)
+        ]
+    )
+
+
+def _dmatrix(client: Any, task: BoostingTask, data: Any, labels: Any, weights: Any = None) -> Any:
+    import xgboost.dask
+
+    return xgboost.dask.DaskDMatrix(
+        client,
+        data,
+        labels,
+        weight=weights,
+        feature_names=task.feature_names,
+        feature_types=task.feature_types,
+        enable_categorical=task.categorical,
+    )
+
+
+def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
+    """Train every session of ``task`` with ``xgboost.dask`` on ``client``'s workers."""
+    import dask
+    import dask.array as da
+    import xgboost.dask
+
+    token = uuid.uuid4().hex[:8]
+    slim = dataclasses.replace(task, replay=None)
+    width = len(task.contract.features)
+    reads = client.persist(
+        [
+            dask.delayed(read_partition, pure=True)(
+                slim, i, dask_key_name=f"distinc-xgb-read-{token}-{i}"
+            )
+            for i in range(len(task.keys))
+        ]
+    )
+    parts, shapes = list(reads), [(rows, width) for rows in task.rows]
+    weights = None
+    if task.replay is not None and len(task.replay):
+        replay = dask.delayed(replay_arrays)(client.scatter(task.replay))
+        parts.append(replay)
+        shapes.append((len(task.replay), width))
+        weights = da.concatenate(
+            [da.ones((rows,), chunks=rows, dtype=np.float32) for rows in task.rows]
+            + [da.from_delayed(replay[2], shape=(len(task.replay),), dtype=np.float32)]
+        )
+    dtrain = _dmatrix(
+        client,
+        task,
+        _stack(parts, shapes, 0),
+        _stack(parts, [shape[:1] for shape in shapes], 1),
+        weights,
+    )
+    evals = []
+    if task.validation is not None:
+        source, keys = task.validation
+        checks = [dask.delayed(read_validation, pure=True)(slim, source, key) for key in keys]
+        unknown = [(np.nan, width)] * len(checks)
+        data = _stack(checks, unknown, 0)
+        labels = _stack(checks, [shape[:1] for shape in unknown], 1)
+        evals.append((_dmatrix(client, task, data, labels), VALIDATION))
+
+    def fit(
+        params: dict[str, Any], rounds: int, model: Any, callbacks: list[Any]
+    ) -> tuple[Any, Mapping[str, Any]]:
+        result = xgboost.dask.train(
+            client,
+            params,
+            dtrain,
+            num_boost_round=rounds,
+            evals=evals,
+            xgb_model=model,
+            callbacks=callbacks,
+            verbose_eval=False,
+        )
+        return result["booster"], result["history"]
+
+    booster, scores, best = run_sessions(
+        fit, task, parent, params=task.params, evaluated=bool(evals)
+    )
+    drawn = None
+    if task.draws:
+        drawn = Rows.concat(client.compute([read[2] for read in reads], sync=True))
+    return BoostingOutcome(booster, drawn, scores, best)

@@ -1,0 +1,83 @@
+"""The single-host backend: one Dask task trains with every thread of its host.
+
+On one machine, ``xgboost.dask`` splits the data over worker processes that each build
+histograms on their share and exchange them every tree level; plain ``xgb.train`` in one
+process with all cores does the same work without the exchange. So when every worker is on one
+host, the whole version trains in one task on a worker, reading the delta itself (partitions in
+parallel threads) and running ``xgb.train(xgb_model=parent)`` with the host's thread count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from distinc.trainers.boosting.fitting import (
+    VALIDATION,
+    BoostingOutcome,
+    BoostingTask,
+    draw,
+    run_sessions,
+)
+from distinc.trainers.boosting.rows import Rows, read_many
+
+# Parameters through which a user already chose XGBoost's thread count.
+THREAD_PARAMS = ("nthread", "n_jobs")
+
+
+def _dmatrix(rows: Rows, task: BoostingTask, threads: int) -> Any:
+    import xgboost
+
+    return xgboost.DMatrix(
+        rows.features,
+        rows.labels,
+        weight=rows.weights,
+        feature_names=task.feature_names,
+        feature_types=task.feature_types,
+        enable_categorical=task.categorical,
+        nthread=threads,
+    )
+
+
+def train_local(task: BoostingTask, parent: Any, threads: int) -> BoostingOutcome:
+    """Read the delta, train every session on it, and draw the reservoir's share; one process.
+
+    A pure function of its inputs, so a task Dask runs twice returns the same booster.
+    """
+    import xgboost
+
+    parts = read_many(task.source, task.keys, task.contract, task.coding, threads=threads)
+    drawn = None
+    if task.draws:
+        drawn = Rows.concat([draw(rows, task, i) for i, rows in enumerate(parts)])
+    train = Rows.concat([*parts, task.replay] if task.replay is not None else parts)
+    del parts
+    dtrain = _dmatrix(train, task, threads)
+    del train
+    evals = []
+    if task.validation is not None:
+        source, keys = task.validation
+        valid = Rows.concat(read_many(source, keys, task.contract, task.coding, threads=threads))
+        evals.append((_dmatrix(valid, task, threads), VALIDATION))
+    params = dict(task.params)
+    if not any(name in params for name in THREAD_PARAMS):
+        params["nthread"] = threads
+
+    def fit(
+        session_params: dict[str, Any], rounds: int, model: Any, callbacks: list[Any]
+    ) -> tuple[Any, Mapping[str, Any]]:
+        history: dict[str, Any] = {}
+        booster = xgboost.train(
+            session_params,
+            dtrain,
+            num_boost_round=rounds,
+            evals=evals,
+            evals_result=history,
+            xgb_model=model,
+            callbacks=callbacks,
+            verbose_eval=False,
+        )
+        return booster, history
+
+    booster, scores, best = run_sessions(fit, task, parent, params=params, evaluated=bool(evals))
+    return BoostingOutcome(booster, drawn, scores, best)
