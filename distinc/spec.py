@@ -66,6 +66,7 @@ _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "validation": _optional((lambda value: isinstance(value, str) and bool(value), "a URL")),
     "early_stopping_rounds": _optional(_int_at_least(1)),
     "xgb_backend": _one_of("auto", "local", "dask"),
+    "xgb_collective_timeout": _int_at_least(1),
 }
 
 
@@ -101,6 +102,9 @@ class TrainingOptions:
         ``local`` trains in one task with all of a host's threads, ``dask`` with
         ``xgboost.dask`` across workers; ``auto`` picks ``local`` when every worker is on one
         host.
+    xgb_collective_timeout
+        Seconds an ``xgboost.dask`` worker waits on the others in one collective operation
+        before the update fails; a lost worker otherwise stalls the survivors forever.
     """
 
     task_rows: int = 200_000
@@ -116,6 +120,7 @@ class TrainingOptions:
     validation: str | None = None
     early_stopping_rounds: int | None = None
     xgb_backend: str = "auto"
+    xgb_collective_timeout: int = 600
 
     def __post_init__(self) -> None:
         for name, (check, requirement) in _OPTION_RULES.items():

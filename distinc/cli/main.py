@@ -218,6 +218,7 @@ _XGBOOST_OPTIONS = (
     "validation",
     "early_stopping_rounds",
     "xgb_backend",
+    "xgb_collective_timeout",
 )
 
 
@@ -267,6 +268,12 @@ def _xgboost_flags(parser: argparse.ArgumentParser) -> None:
         choices=["auto", "local", "dask"],
         help="local: one task with a host's threads; dask: xgboost.dask across workers; "
         "auto: local when every worker is on one host (default)",
+    )
+    group.add_argument(
+        "--xgb-collective-timeout",
+        type=int,
+        metavar="S",
+        help="seconds xgboost.dask workers wait on each other before the update fails (600)",
     )
 
 

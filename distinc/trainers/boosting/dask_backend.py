@@ -3,6 +3,10 @@
 Each delta partition is read by one task (``dask.delayed``, never fused, so partition identity
 is kept) whose result stays on the worker that read it; ``xgboost.dask`` trains where the data
 sits. The same read also draws the partition's share of the replay reservoir.
+
+XGBoost's collective cannot survive losing a worker, and without a timeout the survivors wait
+for the lost one forever; a collective timeout turns that into an error (nothing is committed,
+and the rerun trains again).
 """
 
 from __future__ import annotations
@@ -71,10 +75,12 @@ def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
     """Train every session of ``task`` with ``xgboost.dask`` on ``client``'s workers."""
     import dask
     import dask.array as da
+    import xgboost.collective
     import xgboost.dask
 
     token = uuid.uuid4().hex[:8]
-    slim = dataclasses.replace(task, replay=None)
+    # Every read task needs the task (vocabularies can be large): shipped once, not per task.
+    slim = client.scatter(dataclasses.replace(task, replay=None), hash=False)
     width = len(task.contract.features)
     reads = client.persist(
         [
@@ -122,6 +128,7 @@ def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
             xgb_model=model,
             callbacks=callbacks,
             verbose_eval=False,
+            coll_cfg=xgboost.collective.Config(timeout=task.collective_timeout),
         )
         return result["booster"], result["history"]
 

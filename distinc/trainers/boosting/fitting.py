@@ -41,6 +41,7 @@ class BoostingTask:
     replay: Rows | None = None
     validation: tuple[DataSource, tuple[str, ...]] | None = None
     early_stopping_rounds: int | None = None
+    collective_timeout: int = 600
 
     @property
     def categorical(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from typing import Any
 
 from distinc.exceptions import ClusterError, ConfigurationError, IntegrityError
@@ -70,6 +71,7 @@ class XGBoostTrainer(Trainer):
         seed = _seed(params)
         old = self._reservoir(job) if options.replay_fraction > 0 else None
         task = self._task(job, admission, params, seed, old)
+        workers = set(cluster_workers(client))
         placement = place(cluster_workers(client), options.xgb_backend)
         logger.info(
             "boosting %s on %d row(s) of %d partition(s) (%s backend)",
@@ -78,10 +80,11 @@ class XGBoostTrainer(Trainer):
             len(task.keys),
             placement.backend,
         )
+        started = time.perf_counter()
         try:
             outcome = self._run(client, task, parent, placement, job.run_id)
         except Exception as exc:
-            if _lost_work(exc):
+            if _lost_work(exc) or workers - set(cluster_workers(client)):
                 raise ClusterError(
                     f"The Dask cluster lost a worker while training XGBoost ({exc}); nothing "
                     "was committed. Check the workers and rerun the update.",
@@ -105,7 +108,10 @@ class XGBoostTrainer(Trainer):
             model=model,
             artifact_format=FORMAT,
             extras=extras,
-            notes=self._notes(parent, model, task, outcome, placement),
+            notes={
+                **self._notes(parent, model, task, outcome, placement),
+                "training_seconds": round(time.perf_counter() - started, 3),
+            },
         )
 
     @staticmethod
@@ -170,6 +176,7 @@ class XGBoostTrainer(Trainer):
             replay=replay if replay is not None and len(replay) else None,
             validation=validation,
             early_stopping_rounds=options.early_stopping_rounds,
+            collective_timeout=options.xgb_collective_timeout,
         )
 
     @staticmethod
@@ -183,9 +190,15 @@ class XGBoostTrainer(Trainer):
             return train_dask(client, task, booster)
         from distinc.trainers.boosting.local import train_local
 
-        # Scattered, not embedded in the graph: replay rows and boosters can be megabytes.
-        shipped = client.scatter(task, hash=False)
-        shipped_booster = None if booster is None else client.scatter(booster, hash=False)
+        # Scattered rather than embedded in the graph (replay rows and boosters can be
+        # megabytes), to every worker: if the training worker dies, Dask reruns the task on
+        # another one that already holds its inputs. No `retries`: they are for exceptions, which
+        # here are errors in the data, and a retried task whose worker dies is forgotten by the
+        # scheduler instead of rerun (distributed 2026.8, workers without a nanny).
+        shipped = client.scatter(task, hash=False, broadcast=True)
+        shipped_booster = (
+            None if booster is None else client.scatter(booster, hash=False, broadcast=True)
+        )
         future = client.submit(
             train_local,
             shipped,
@@ -194,7 +207,6 @@ class XGBoostTrainer(Trainer):
             key=f"distinc-xgboost-{run_id}",
             workers=list(placement.workers) or None,
             allow_other_workers=bool(placement.workers),
-            retries=1,
         )
         outcome: BoostingOutcome = future.result()
         return outcome

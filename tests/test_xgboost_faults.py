@@ -1,0 +1,97 @@
+"""A Dask worker killed while XGBoost trains: nothing half-committed, and the rerun succeeds."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+import distinc
+from distinc.exceptions import ClusterError
+from tests.clusterproc import process_cluster
+from tests.conftest import make_frame, write_partition
+
+pytestmark = pytest.mark.cluster
+
+# Task-name prefixes of a training task: distinc's single-host task, and xgboost.dask's
+# per-worker training tasks (named "fn-<uuid>"; nothing else of that name runs here).
+TRAINING = ("distinc-xgboost-", "fn-")
+ROUNDS = 400
+
+
+def kill_the_trainer(address: str, killed: list[str], timeout: float = 120) -> None:
+    """SIGKILL the first worker seen running a training task (from its own client)."""
+    from distributed import Client
+
+    with Client(address) as watcher:
+        pids = watcher.run(os.getpid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not killed:
+            for worker, keys in watcher.processing().items():
+                if any(str(key).startswith(TRAINING) for key in keys):
+                    time.sleep(1.0)  # well into training
+                    os.kill(pids[worker], signal.SIGKILL)
+                    killed.append(worker)
+                    return
+            time.sleep(0.02)
+
+
+def xgb_store(tmp_path: Path, backend: str) -> distinc.IncrementalModel:
+    data = tmp_path / "data"
+    for i in range(2):
+        write_partition(data, f"a-{i}.parquet", make_frame(4000, seed=i))
+    return distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="xgboost",
+        params={"max_depth": 8, "eta": 0.05},
+        options=distinc.TrainingOptions(
+            rounds=ROUNDS, xgb_backend=backend, xgb_collective_timeout=20
+        ),
+    )
+
+
+def test_the_single_host_task_survives_losing_its_worker(tmp_path: Path) -> None:
+    """Its inputs are on every worker and it is a pure function: Dask reruns it elsewhere."""
+    from distributed import Client
+
+    model = xgb_store(tmp_path, "local")
+    with process_cluster(workers=2) as cluster, Client(cluster.address) as client:
+        killed: list[str] = []
+        watcher = threading.Thread(target=kill_the_trainer, args=(cluster.address, killed))
+        watcher.start()
+        try:
+            result = model.update(client=client)
+        finally:
+            watcher.join()
+    assert killed and result.version == 1 and model.model().rounds == ROUNDS
+    assert model.verify() == []
+
+
+def test_xgboost_dask_losing_a_worker_fails_cleanly_and_the_rerun_succeeds(
+    tmp_path: Path,
+) -> None:
+    from distributed import Client
+
+    model = xgb_store(tmp_path, "dask")
+    store = tmp_path / "store"
+    with process_cluster(workers=2) as cluster, Client(cluster.address) as client:
+        killed: list[str] = []
+        watcher = threading.Thread(target=kill_the_trainer, args=(cluster.address, killed))
+        watcher.start()
+        try:
+            with pytest.raises(ClusterError, match="lost a worker.*nothing was committed"):
+                model.update(client=client)
+        finally:
+            watcher.join()
+        assert killed and model.version is None
+        assert not list((store / "ledger").glob("*.json"))
+        cluster.add_worker()
+        cluster.wait_for_workers(2)
+        assert model.update(client=client).version == 1
+    assert model.model().rounds == ROUNDS and model.verify() == []
