@@ -1,6 +1,6 @@
 """XGBoost: a distinc update on the delta vs a full retrain vs plain single-process continuation.
 
-Usage: python -m benchmarks.xgb_update_vs_retrain [--scale 1.0] [--repeat 3]
+Usage: python -m benchmarks.xgb_update_vs_retrain [--scale 1.0] [--repeat 3] [--backend auto]
 
 1M base rows and 0.5M delta rows (times ``--scale``), 28 float features, a binary label;
 ``max_depth=6``, ``eta=0.1``, 200 rounds for a fit and 50 added by an update. Everything runs
@@ -65,13 +65,15 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every row count")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", default="auto", choices=["auto", "local", "dask"])
     args = parser.parse_args(argv)
     rows = {name: max(1, int(n * args.scale)) for name, n in
             (("base", BASE_ROWS), ("delta", DELTA_ROWS), ("holdout", HOLDOUT_ROWS))}  # fmt: skip
     results: dict[str, float] = {}
-    with tempfile.TemporaryDirectory(prefix="distinc-bench-") as tmp, local_client(
-        workers=cpu_count()
-    ) as client:
+    with (
+        tempfile.TemporaryDirectory(prefix="distinc-bench-") as tmp,
+        local_client(workers=cpu_count()) as client,
+    ):
         root = Path(tmp)
         base = write_dataset(root / "data", files=BASE_FILES, rows=rows["base"] // BASE_FILES)
         holdout = read(write_dataset(root / "holdout", files=1, rows=rows["holdout"], seed=999))
@@ -86,7 +88,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             target="label",
             model="xgboost",
             params={k: v for k, v in PARAMS.items() if k != "objective"},
-            options=distinc.TrainingOptions(rounds=ROUNDS, update_rounds=UPDATE_ROUNDS),
+            options=distinc.TrainingOptions(
+                rounds=ROUNDS, update_rounds=UPDATE_ROUNDS, xgb_backend=args.backend
+            ),
         )
         with timer(results, "engine fit, version 1 (base rows)"):
             model.update(client=client)
@@ -102,7 +106,10 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             with timer(results, f"engine update (run {attempt})"):
                 entry = model.update(client=client).entry
             assert entry is not None and entry.notes["rounds"] == ROUNDS + UPDATE_ROUNDS
-            print(f"    of which the training task {entry.notes['training_seconds']:.2f} s")
+            print(
+                f"    {entry.notes['backend']} backend; of which training "
+                f"{entry.notes['training_seconds']:.2f} s"
+            )
             updated = model.model().booster
             with timer(results, f"raw continuation (run {attempt})"):
                 raw_train(delta, UPDATE_ROUNDS, base_booster)
