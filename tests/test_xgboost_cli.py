@@ -98,4 +98,6 @@ def test_the_local_backend_through_the_cli(
     evaluated = json.loads(
         run_cli("evaluate", store, "--data", str(data_dir), *on_cluster, "--json").stdout
     )
-    assert evaluated["rows"] == 1600 and evaluated["roc_auc"] > 0.9
+    metrics = evaluated[-1]["metrics"]
+    assert evaluated[-1]["version"] == 1
+    assert metrics["rows"] == 1600 and metrics["roc_auc"] > 0.9

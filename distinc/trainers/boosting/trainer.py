@@ -38,6 +38,18 @@ def _lost_work(exc: BaseException) -> bool:
     return isinstance(exc, KilledWorker | FutureCancelledError | CommClosedError)
 
 
+def _first_line(exc: BaseException) -> str:
+    r"""``exc`` in one line: XGBoost's errors span many (reasons, then a stack trace).
+
+    Examples
+    --------
+    >>> _first_line(ValueError("bad\n  at frame 1"))
+    'ValueError: bad'
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0][:160]}" if lines else type(exc).__name__
+
+
 def _seed(params: dict[str, Any]) -> int:
     value = params.get("seed", params.get("random_state"))
     return int(value) if value is not None else 0
@@ -86,8 +98,8 @@ class XGBoostTrainer(Trainer):
         except Exception as exc:
             if _lost_work(exc) or workers - set(cluster_workers(client)):
                 raise ClusterError(
-                    f"The Dask cluster lost a worker while training XGBoost ({exc}); nothing "
-                    "was committed. Check the workers and rerun the update.",
+                    f"The Dask cluster lost a worker while training XGBoost ({_first_line(exc)}); "
+                    "nothing was committed. Check the workers and rerun the update.",
                 ) from exc
             raise
         model = boosted_model(
