@@ -228,25 +228,37 @@ def _xgboost_options(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _xgboost_flags(parser: argparse.ArgumentParser) -> None:
+    from distinc.spec import TrainingOptions
+
+    default = TrainingOptions()
     group = parser.add_argument_group("XGBoost continuation (--model xgboost)")
-    group.add_argument("--rounds", type=int, metavar="N", help="rounds of version 1 (100)")
     group.add_argument(
-        "--update-rounds", type=int, metavar="N", help="rounds each update adds (25)"
+        "--rounds", type=int, metavar="N", help=f"rounds of version 1 (default: {default.rounds})"
+    )
+    group.add_argument(
+        "--update-rounds",
+        type=int,
+        metavar="N",
+        help=f"rounds each update adds (default: {default.update_rounds})",
     )
     group.add_argument(
         "--xgb-mode",
         choices=["add", "refresh", "add+refresh"],
         help="add new rounds on the delta, refresh the leaves of the existing trees on it, "
-        "or both (default: add)",
+        f"or both (default: {default.xgb_mode})",
     )
     group.add_argument(
         "--replay-fraction",
         type=float,
         metavar="F",
-        help="share of an update's rows replayed from a reservoir of earlier rows (0)",
+        help="share of an update's rows replayed from a reservoir of earlier rows "
+        f"(default: {default.replay_fraction}, no reservoir)",
     )
     group.add_argument(
-        "--reservoir-rows", type=int, metavar="N", help="size cap of the replay reservoir (100000)"
+        "--reservoir-rows",
+        type=int,
+        metavar="N",
+        help=f"size cap of the replay reservoir (default: {default.reservoir_rows})",
     )
     group.add_argument(
         "--decay-half-life",
@@ -255,25 +267,29 @@ def _xgboost_flags(parser: argparse.ArgumentParser) -> None:
         help="a replayed row K versions old weighs 0.5; delta rows weigh 1 (default: no decay)",
     )
     group.add_argument(
-        "--validation", metavar="URL", help="Parquet dataset evaluated on every fit and update"
+        "--validation",
+        metavar="URL",
+        help="Parquet dataset evaluated on every fit and update (default: none)",
     )
     group.add_argument(
         "--early-stopping-rounds",
         type=int,
         metavar="N",
-        help="stop adding rounds after N without improvement on --validation; keep the best",
+        help="stop adding rounds after N without improvement on --validation and keep the best "
+        "(default: no early stopping)",
     )
     group.add_argument(
         "--xgb-backend",
         choices=["auto", "local", "dask"],
         help="local: one task with a host's threads; dask: xgboost.dask across workers; "
-        "auto: local when every worker is on one host (default)",
+        f"auto: local when every worker is on one host (default: {default.xgb_backend})",
     )
     group.add_argument(
         "--xgb-collective-timeout",
         type=int,
         metavar="S",
-        help="seconds xgboost.dask workers wait on each other before the update fails (600)",
+        help="seconds xgboost.dask workers wait on each other before the update fails "
+        f"(default: {default.xgb_collective_timeout})",
     )
 
 
