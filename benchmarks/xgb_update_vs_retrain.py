@@ -1,6 +1,7 @@
 """XGBoost: a distinc update on the delta vs a full retrain vs plain single-process continuation.
 
 Usage: python -m benchmarks.xgb_update_vs_retrain [--scale 1.0] [--repeat 3] [--backend auto]
+       [--also-dask]
 
 1M base rows and 0.5M delta rows (times ``--scale``), 28 float features, a binary label;
 ``max_depth=6``, ``eta=0.1``, 200 rounds for a fit and 50 added by an update. Everything runs
@@ -15,6 +16,8 @@ itself (one single-threaded worker per core), the baselines in this process with
 * full retrain: read all 1.5M rows, ``xgb.train(params, all, 200)``, once.
 
 Holdout AUC (200k rows, times ``--scale``) of the update, the full retrain and the base model.
+``--also-dask`` times, in the same runs, the updates of a second store on the ``xgboost.dask``
+backend, for the choice of the single-host design.
 """
 
 from __future__ import annotations
@@ -61,11 +64,41 @@ def auc(booster: Any, holdout: xgb.DMatrix) -> float:
     return float(roc_auc_score(holdout.get_label(), booster.predict(holdout)))
 
 
+def fresh_store(root: Path, backend: str) -> distinc.IncrementalModel:
+    return distinc.init(
+        str(root / f"store-{backend}"),
+        data=str(root / "data"),
+        target="label",
+        model="xgboost",
+        params={k: v for k, v in PARAMS.items() if k != "objective"},
+        options=distinc.TrainingOptions(
+            rounds=ROUNDS, update_rounds=UPDATE_ROUNDS, xgb_backend=backend
+        ),
+    )
+
+
+def timed_update(model: distinc.IncrementalModel, client: Any, name: str, results: dict) -> None:
+    with timer(results, name):
+        entry = model.update(client=client).entry
+    assert entry is not None and entry.notes["rounds"] == ROUNDS + UPDATE_ROUNDS
+    notes = entry.notes
+    print(f"    {notes['backend']} backend; training {notes['training_seconds']:.2f} s of it")
+
+
+def best(results: dict[str, float], prefix: str) -> float:
+    return min(value for name, value in results.items() if name.startswith(prefix))
+
+
 def main(argv: list[str] | None = None) -> dict[str, float]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every row count")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", default="auto", choices=["auto", "local", "dask"])
+    parser.add_argument(
+        "--also-dask",
+        action="store_true",
+        help="also time updates of a second store that trains with xgboost.dask",
+    )
     args = parser.parse_args(argv)
     rows = {name: max(1, int(n * args.scale)) for name, n in
             (("base", BASE_ROWS), ("delta", DELTA_ROWS), ("holdout", HOLDOUT_ROWS))}  # fmt: skip
@@ -82,41 +115,32 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             f"features, depth 6, {ROUNDS} rounds, +{UPDATE_ROUNDS} per update, "
             f"{cpu_count()} core(s)"
         )
-        model = distinc.init(
-            str(root / "store"),
-            data=str(root / "data"),
-            target="label",
-            model="xgboost",
-            params={k: v for k, v in PARAMS.items() if k != "objective"},
-            options=distinc.TrainingOptions(
-                rounds=ROUNDS, update_rounds=UPDATE_ROUNDS, xgb_backend=args.backend
-            ),
-        )
+        model = fresh_store(root, args.backend)
         with timer(results, "engine fit, version 1 (base rows)"):
             model.update(client=client)
+        other = fresh_store(root, "dask") if args.also_dask else None
+        if other is not None:
+            with timer(results, "xgboost.dask store: fit, version 1"):
+                other.update(client=client)
         base_booster = model.model(1).booster
         delta = write_dataset(
             root / "data", files=DELTA_FILES, rows=rows["delta"] // DELTA_FILES, seed=100,
             prefix="delta",
         )  # fmt: skip
-        updated = None
         for attempt in range(1, args.repeat + 1):
-            if attempt > 1:
+            if attempt > 1:  # the same delta on the same parent again
                 model.rollback(1)
-            with timer(results, f"engine update (run {attempt})"):
-                entry = model.update(client=client).entry
-            assert entry is not None and entry.notes["rounds"] == ROUNDS + UPDATE_ROUNDS
-            print(
-                f"    {entry.notes['backend']} backend; of which training "
-                f"{entry.notes['training_seconds']:.2f} s"
-            )
-            updated = model.model().booster
+                if other is not None:
+                    other.rollback(1)
+            timed_update(model, client, f"engine update (run {attempt})", results)
+            if other is not None:
+                timed_update(other, client, f"xgboost.dask store: update (run {attempt})", results)
             with timer(results, f"raw continuation (run {attempt})"):
                 raw_train(delta, UPDATE_ROUNDS, base_booster)
+        updated = model.model().booster
         with timer(results, "full retrain on base + delta"):
             full = raw_train(base + delta, ROUNDS)
-    update = min(v for k, v in results.items() if k.startswith("engine update"))
-    raw = min(v for k, v in results.items() if k.startswith("raw continuation"))
+    update, raw = best(results, "engine update"), best(results, "raw continuation")
     scores = {
         "update": auc(updated, holdout),
         "full retrain": auc(full, holdout),
@@ -136,6 +160,12 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     print(ratio_line("holdout AUC: update - full retrain",
                      ratios["AUC update - full retrain"], ">= -0.002",
                      ratios["AUC update - full retrain"] >= -0.002))  # fmt: skip
+    if other is not None:
+        ratios["xgboost.dask update / raw continuation"] = (
+            best(results, "xgboost.dask store: update") / raw
+        )
+        value = ratios["xgboost.dask update / raw continuation"]
+        print(f"{'(xgboost.dask backend update / raw continuation)':<55} {value:7.3f}")
     print("holdout AUC: " + ", ".join(f"{name} {value:.4f}" for name, value in scores.items()))
     return {**ratios, **{f"AUC {name}": value for name, value in scores.items()}}
 
