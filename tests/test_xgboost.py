@@ -266,3 +266,22 @@ def test_the_artifact_is_a_plain_xgboost_model(tmp_path: Path, data_dir: Path, c
     np.testing.assert_array_equal(
         plain.predict(matrix(rows)), model.model().predict_proba(rows[FEATURES].to_numpy())[:, 1]
     )
+
+
+def test_compare_retrains_a_booster_and_updates_continue_from_a_committed_retrain(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    model = xgb_store(tmp_path, data_dir)
+    model.update(client=client)
+    write_partition(data_dir, "new.parquet", make_frame(300, seed=31))
+    model.update(client=client)
+    holdout = tmp_path / "holdout"
+    write_partition(holdout, "h.parquet", make_frame(400, seed=1234))
+    comparison = model.compare(str(holdout), commit=True, client=client)
+    assert comparison.committed == 3 and comparison.retrain["roc_auc"] > 0.9
+    retrained = model.entry(3)
+    assert retrained.kind == "retrain" and model.model(3).rounds == 6
+    write_partition(data_dir, "later.parquet", make_frame(300, seed=32))
+    entry = model.update(client=client).entry
+    assert entry is not None and entry.notes["rounds"] == 9 and entry.parent == 3
+    assert model.verify() == []

@@ -83,8 +83,8 @@ class XGBoostTrainer(Trainer):
         seed = _seed(params)
         old = self._reservoir(job) if options.replay_fraction > 0 else None
         task = self._task(job, admission, params, seed, old)
-        workers = set(cluster_workers(client))
-        placement = place(cluster_workers(client), options.xgb_backend)
+        known = cluster_workers(client)
+        placement = place(known, options.xgb_backend)
         logger.info(
             "boosting %s on %d row(s) of %d partition(s) (%s backend)",
             " then ".join(f"{s.kind} {s.rounds} round(s)" for s in task.sessions),
@@ -96,7 +96,7 @@ class XGBoostTrainer(Trainer):
         try:
             outcome = self._run(client, task, parent, placement, job.run_id)
         except Exception as exc:
-            if _lost_work(exc) or workers - set(cluster_workers(client)):
+            if _lost_work(exc) or set(known) - set(cluster_workers(client)):
                 raise ClusterError(
                     f"The Dask cluster lost a worker while training XGBoost ({_first_line(exc)}); "
                     "nothing was committed. Check the workers and rerun the update.",
