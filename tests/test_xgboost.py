@@ -285,3 +285,15 @@ def test_compare_retrains_a_booster_and_updates_continue_from_a_committed_retrai
     entry = model.update(client=client).entry
     assert entry is not None and entry.notes["rounds"] == 9 and entry.parent == 3
     assert model.verify() == []
+
+
+@pytest.mark.parametrize("backend", ["local", "dask"])
+def test_a_bad_validation_file_is_named(
+    tmp_path: Path, data_dir: Path, client: Any, backend: str
+) -> None:
+    holdout = tmp_path / "holdout"
+    write_partition(holdout, "odd.parquet", make_frame(50, seed=4, classes=(0, 1, 2)))
+    model = xgb_store(tmp_path, data_dir, validation=str(holdout), xgb_backend=backend)
+    with pytest.raises(UnseenLabelError, match="'odd.parquet' has label 2"):
+        model.update(client=client)
+    assert model.version is None

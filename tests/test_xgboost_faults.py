@@ -7,15 +7,15 @@ import signal
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import distinc
 from distinc.exceptions import ClusterError
+from distinc.trainers import task_faults
 from tests.clusterproc import process_cluster
 from tests.conftest import make_frame, write_partition
-
-pytestmark = pytest.mark.cluster
 
 # Task-name prefixes of a training task: distinc's single-host task, and xgboost.dask's
 # per-worker training tasks (named "fn-<uuid>"; nothing else of that name runs here).
@@ -55,6 +55,7 @@ def xgb_store(tmp_path: Path, backend: str) -> distinc.IncrementalModel:
     )
 
 
+@pytest.mark.cluster
 def test_the_single_host_task_survives_losing_its_worker(tmp_path: Path) -> None:
     """Its inputs are on every worker and it is a pure function: Dask reruns it elsewhere."""
     from distributed import Client
@@ -72,6 +73,7 @@ def test_the_single_host_task_survives_losing_its_worker(tmp_path: Path) -> None
     assert model.verify() == []
 
 
+@pytest.mark.cluster
 def test_xgboost_dask_losing_a_worker_fails_cleanly_and_the_rerun_succeeds(
     tmp_path: Path,
 ) -> None:
@@ -94,3 +96,28 @@ def test_xgboost_dask_losing_a_worker_fails_cleanly_and_the_rerun_succeeds(
         cluster.wait_for_workers(2)
         assert model.update(client=client).version == 1
     assert model.model().rounds == ROUNDS and model.verify() == []
+
+
+@pytest.mark.parametrize("backend", ["local", "dask"])
+def test_an_exception_while_training_commits_nothing(
+    tmp_path: Path, client: Any, backend: str
+) -> None:
+    data = tmp_path / "data"
+    write_partition(data, "a.parquet", make_frame(300, seed=1))
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="xgboost",
+        options=distinc.TrainingOptions(rounds=5, xgb_backend=backend),
+    )
+    marker = tmp_path / "fired"
+    client.run(task_faults.arm, task_faults.setting("a.parquet", "raise", str(marker)))
+    try:
+        with pytest.raises(task_faults.InjectedTaskFault, match="'a.parquet'"):
+            model.update(client=client)
+    finally:
+        client.run(task_faults.arm, None)
+    assert marker.exists() and model.version is None
+    assert not list((tmp_path / "store" / "ledger").glob("*.json"))
+    assert model.update(client=client).version == 1 and model.verify() == []

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from distinc.dataset.partition import DataSource
+from distinc.trainers import task_faults
 from distinc.trainers.boosting.fitting import (
     VALIDATION,
     BoostingOutcome,
@@ -32,6 +33,7 @@ from distinc.trainers.boosting.rows import Rows, read_rows
 def read_partition(task: BoostingTask, index: int) -> tuple[np.ndarray, np.ndarray, Rows]:
     """Features, labels and the reservoir's draw of delta partition ``index``."""
     rows = read_rows(task.source, task.keys[index], task.contract, task.coding)
+    task_faults.reach(task.keys[index])
     return rows.features, rows.labels, draw(rows, task, index)
 
 
@@ -71,6 +73,23 @@ def _dmatrix(client: Any, task: BoostingTask, data: Any, labels: Any, weights: A
     )
 
 
+def _read(client: Any, reads: list[Any]) -> list[Any]:
+    """``reads`` computed and kept on the workers; the first failed read raises its own error.
+
+    ``xgboost.dask`` would report a failed part only as ``AssertionError: error``, losing the
+    message that names the partition.
+    """
+    from distributed import futures_of, wait
+
+    kept: list[Any] = client.persist(reads)
+    futures = futures_of(kept)
+    wait(futures)
+    for future in futures:
+        if future.status == "error":
+            future.result()
+    return kept
+
+
 def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
     """Train every session of ``task`` with ``xgboost.dask`` on ``client``'s workers."""
     import dask
@@ -82,13 +101,14 @@ def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
     # Every read task needs the task (vocabularies can be large): shipped once, not per task.
     slim = client.scatter(dataclasses.replace(task, replay=None), hash=False)
     width = len(task.contract.features)
-    reads = client.persist(
+    reads = _read(
+        client,
         [
             dask.delayed(read_partition, pure=True)(
                 slim, i, dask_key_name=f"distinc-xgb-read-{token}-{i}"
             )
             for i in range(len(task.keys))
-        ]
+        ],
     )
     parts, shapes = list(reads), [(rows, width) for rows in task.rows]
     weights = None
@@ -110,7 +130,9 @@ def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
     evals = []
     if task.validation is not None:
         source, keys = task.validation
-        checks = [dask.delayed(read_validation, pure=True)(slim, source, key) for key in keys]
+        checks = _read(
+            client, [dask.delayed(read_validation, pure=True)(slim, source, key) for key in keys]
+        )
         unknown = [(np.nan, width)] * len(checks)
         data = _stack(checks, unknown, 0)
         labels = _stack(checks, [shape[:1] for shape in unknown], 1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from distinc.trainers import task_faults
 from distinc.trainers.boosting.fitting import (
     VALIDATION,
     BoostingOutcome,
@@ -47,6 +48,8 @@ def train_local(task: BoostingTask, parent: Any, threads: int) -> BoostingOutcom
     import xgboost
 
     parts = read_many(task.source, task.keys, task.contract, task.coding, threads=threads)
+    for key in task.keys:
+        task_faults.reach(key)
     drawn = None
     if task.draws:
         drawn = Rows.concat([draw(rows, task, i) for i, rows in enumerate(parts)])
