@@ -27,6 +27,7 @@ from distinc.exceptions import (
     UnseenLabelError,
     VersionNotFoundError,
 )
+from distinc.models.ensemble import DeltaEnsembleClassifier, DeltaEnsembleRegressor
 from distinc.report.page import ReportFiles
 from distinc.spec import ModelSpec, TrainingOptions
 from distinc.store.check import check_store
@@ -39,6 +40,8 @@ __all__ = [
     "ConfigurationError",
     "CorruptPartitionError",
     "DataError",
+    "DeltaEnsembleClassifier",
+    "DeltaEnsembleRegressor",
     "DistincError",
     "DriftCheck",
     "Evaluation",

@@ -113,9 +113,21 @@ def task_of(estimator: Any) -> str:
 
 
 def default_strategy(path: str, estimator: Any) -> str:
-    """The strategy that continues ``estimator`` best without seeing old data again."""
+    """The strategy that continues ``estimator`` best without seeing old data again.
+
+    Examples
+    --------
+    >>> from sklearn.naive_bayes import GaussianNB
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> from sklearn.ensemble import RandomForestClassifier
+    >>> [default_strategy("sklearn", e()) for e in (GaussianNB, SGDClassifier,
+    ...                                              RandomForestClassifier)]
+    ['merge', 'stream', 'ensemble']
+    """
     if path.startswith("xgboost."):
         return "xgboost"
     if hasattr(estimator, "partial_fit"):
-        return "stream"
+        from distinc.models.merge import can_merge
+
+        return "merge" if can_merge(estimator) else "stream"
     return "ensemble"

@@ -29,6 +29,11 @@ def _flag() -> tuple[Callable[[Any], bool], str]:
     return (lambda value: isinstance(value, bool)), "True or False"
 
 
+def _optional(rule: tuple[Callable[[Any], bool], str]) -> tuple[Callable[[Any], bool], str]:
+    check, requirement = rule
+    return (lambda value: value is None or check(value)), f"None or {requirement}"
+
+
 def _one_of(*allowed: str) -> tuple[Callable[[Any], bool], str]:
     return (lambda value: value in allowed), f"one of {list(allowed)}"
 
@@ -42,13 +47,12 @@ def _number_in(low: float, high: float, *, high_open: bool) -> tuple[Callable[[A
     return check, f"a number in [{low}, {high}{')' if high_open else ']'}"
 
 
-def _optional(rule: tuple[Callable[[Any], bool], str]) -> tuple[Callable[[Any], bool], str]:
-    check, requirement = rule
-    return (lambda value: value is None or check(value)), f"None or {requirement}"
+def _number_between(low: float, high: float | None) -> tuple[Callable[[Any], bool], str]:
+    def check(value: Any) -> bool:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and low < value and (high is None or value < high)
 
-
-def _positive_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+    return check, f"a number > {low}" + ("" if high is None else f" and < {high}")
 
 
 # name -> (check, what the check requires); every option is validated here, once.
@@ -62,11 +66,46 @@ _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "xgb_mode": _one_of("add", "refresh", "add+refresh"),
     "replay_fraction": _number_in(0.0, 1.0, high_open=True),
     "reservoir_rows": _int_at_least(1),
-    "decay_half_life": _optional((_positive_number, "a number > 0")),
+    "decay_half_life": _optional(_number_between(0, None)),
     "validation": _optional((lambda value: isinstance(value, str) and bool(value), "a URL")),
     "early_stopping_rounds": _optional(_int_at_least(1)),
     "xgb_backend": _one_of("auto", "local", "dask"),
     "xgb_collective_timeout": _int_at_least(1),
+    # per-delta ensemble
+    "max_members": _optional(_int_at_least(1)),
+    "member_rows": _int_at_least(1),
+    "combiner": _one_of("vote", "stacking"),
+    "stacking_fraction": _number_between(0, 1),
+    "allow_new_classes": _flag(),
+    # partial_fit stream
+    "epochs": _int_at_least(1),
+    # encodings for models without native categorical support
+    "encoding": _one_of("vocabulary", "hash"),
+    "encoding_width": _int_at_least(1),
+    "scale": _one_of("none", "standard", "maxabs"),
+}
+
+# Options only some strategies honour; any other strategy refuses a non-default value.
+OPTION_STRATEGIES: dict[str, tuple[str, ...]] = {
+    "max_members": ("ensemble",),
+    "member_rows": ("ensemble",),
+    "combiner": ("ensemble",),
+    "stacking_fraction": ("ensemble",),
+    "allow_new_classes": ("ensemble",),
+    "decay_half_life": ("ensemble", "xgboost"),
+    "epochs": ("stream",),
+    "rounds": ("xgboost",),
+    "update_rounds": ("xgboost",),
+    "xgb_mode": ("xgboost",),
+    "replay_fraction": ("xgboost",),
+    "reservoir_rows": ("xgboost",),
+    "validation": ("xgboost",),
+    "early_stopping_rounds": ("xgboost",),
+    "xgb_backend": ("xgboost",),
+    "xgb_collective_timeout": ("xgboost",),
+    "encoding": ("stream", "merge", "ensemble"),
+    "encoding_width": ("stream", "merge", "ensemble"),
+    "scale": ("stream", "ensemble"),
 }
 
 
@@ -92,9 +131,6 @@ class TrainingOptions:
     replay_fraction, reservoir_rows
         XGBoost replay: the share of an update's training rows drawn from a uniform reservoir of
         earlier rows, kept in the store and capped at ``reservoir_rows`` (0 keeps none).
-    decay_half_life
-        XGBoost replay: a replayed row trained ``k`` versions ago weighs ``0.5 ** (k / half_life)``
-        (delta rows weigh 1); ``None`` weighs every row 1.
     validation, early_stopping_rounds
         XGBoost: a Parquet dataset every fit and update is evaluated on, and the rounds without
         improvement on it after which adding stops (the best round is kept).
@@ -105,6 +141,32 @@ class TrainingOptions:
     xgb_collective_timeout
         Seconds an ``xgboost.dask`` worker waits on the others in one collective operation
         before the update fails; a lost worker otherwise stalls the survivors forever.
+    max_members
+        Per-delta ensemble: keep at most this many members, retiring the oldest.
+    member_rows
+        Per-delta ensemble: a delta of more rows trains several members (each on about this
+        many rows of consecutive partitions), in parallel across the workers.
+    combiner
+        Per-delta ensemble: ``"vote"`` (weighted soft vote or mean) or ``"stacking"`` (member
+        weights learned on a held-out slice of the newest delta).
+    stacking_fraction
+        The share of the newest delta held out for the stacking combiner.
+    allow_new_classes
+        Per-delta ensemble: a label outside the pinned classes extends them instead of failing.
+    decay_half_life
+        Weight by age in versions: an ensemble member, or an XGBoost replayed row, trained ``k``
+        versions ago weighs ``0.5 ** (k / half_life)`` (delta rows weigh 1); ``None``: no decay.
+    epochs
+        partial_fit stream: passes over the delta per update (for neural nets and SGD).
+    encoding
+        How categorical features reach models without native categorical support:
+        ``"vocabulary"`` (a slot per category in order of first sight, then a shared unseen
+        slot) or ``"hash"`` (hash buckets of the stable category codes).
+    encoding_width
+        Slots (or buckets) per categorical feature, besides the unseen slot.
+    scale
+        Numeric scaling learned with the model: ``"none"``, ``"standard"`` or ``"maxabs"``
+        (a ``partial_fit`` scaler ahead of a streamed model; a scaler per ensemble member).
     """
 
     task_rows: int = 200_000
@@ -121,6 +183,16 @@ class TrainingOptions:
     early_stopping_rounds: int | None = None
     xgb_backend: str = "auto"
     xgb_collective_timeout: int = 600
+    # per-delta ensemble, stream and encodings
+    max_members: int | None = None
+    member_rows: int = 500_000
+    combiner: str = "vote"
+    stacking_fraction: float = 0.2
+    allow_new_classes: bool = False
+    epochs: int = 1
+    encoding: str = "vocabulary"
+    encoding_width: int = 32
+    scale: str = "none"
 
     def __post_init__(self) -> None:
         for name, (check, requirement) in _OPTION_RULES.items():
@@ -136,6 +208,19 @@ class TrainingOptions:
                 "pass --validation URL too.",
                 option="early_stopping_rounds",
             )
+
+    def check_strategy(self, strategy: str, *, model: str) -> None:
+        """Refuse options set away from their default that ``strategy`` does not honour."""
+        defaults = type(self)()
+        for name, strategies in OPTION_STRATEGIES.items():
+            if strategy not in strategies and getattr(self, name) != getattr(defaults, name):
+                raise ConfigurationError(
+                    f"The {name!r} option applies to the {' or '.join(map(repr, strategies))} "
+                    f"strateg{'y' if len(strategies) == 1 else 'ies'}; {model} uses the "
+                    f"{strategy!r} strategy.",
+                    option=name,
+                    strategy=strategy,
+                )
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TrainingOptions:

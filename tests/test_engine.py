@@ -13,7 +13,6 @@ from sklearn.linear_model import SGDClassifier
 
 import distinc
 from distinc.exceptions import (
-    ConfigurationError,
     CorruptPartitionError,
     InvalidValueError,
     PartitionChangedError,
@@ -218,11 +217,13 @@ def test_other_partial_fit_families_stream(
     assert metrics["rows"] == 1500
 
 
-def test_string_features_need_a_strategy_that_encodes_them(tmp_path: Path) -> None:
+def test_string_features_are_encoded_unless_left_out(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_partition(data, "a.parquet", make_frame(20, seed=1).assign(city="oslo"))
-    with pytest.raises(ConfigurationError, match=r"\['city'\] are categorical"):
-        distinc.init(str(tmp_path / "store"), data=str(data), target="label", model="SGDClassifier")
+    encoded = distinc.init(
+        str(tmp_path / "encoded"), data=str(data), target="label", model="SGDClassifier"
+    )
+    assert encoded.spec.categorical == ("city",)
     model = distinc.init(
         str(tmp_path / "store"),
         data=str(data),

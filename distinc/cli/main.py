@@ -88,7 +88,7 @@ def cmd_init(args: argparse.Namespace) -> int:
             task_rows=args.task_rows,
             prefetch=args.prefetch,
             durable=args.fsync,
-            **_xgboost_options(args),
+            **_strategy_options(args),
         ),
         **_storage_arguments(args),
     )
@@ -207,24 +207,98 @@ def _storage_arguments(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-# XGBoost continuation options set by flags of the same name; unset flags keep the default.
-_XGBOOST_OPTIONS = (
+# init flags of the strategies' options: argparse destination -> TrainingOptions field.
+_STRATEGY_FLAGS = (
+    "max_members",
+    "member_rows",
+    "combiner",
+    "stacking_fraction",
+    "allow_new_classes",
+    "decay_half_life",
+    "epochs",
     "rounds",
     "update_rounds",
     "xgb_mode",
     "replay_fraction",
     "reservoir_rows",
-    "decay_half_life",
     "validation",
     "early_stopping_rounds",
     "xgb_backend",
     "xgb_collective_timeout",
+    "encoding",
+    "encoding_width",
+    "scale",
 )
 
 
-def _xgboost_options(args: argparse.Namespace) -> dict[str, Any]:
-    found = {name: getattr(args, name) for name in _XGBOOST_OPTIONS}
-    return {name: value for name, value in found.items() if value is not None}
+def _strategy_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The strategy options given on the command line; the rest keep their defaults."""
+    return {
+        name: getattr(args, name) for name in _STRATEGY_FLAGS if getattr(args, name) is not None
+    }
+
+
+def _strategy_flags(parser: argparse.ArgumentParser) -> None:
+    ensemble = parser.add_argument_group("per-delta ensemble (estimators without partial_fit)")
+    ensemble.add_argument(
+        "--max-members", type=int, metavar="N", help="keep the newest N members (default: all)"
+    )
+    ensemble.add_argument(
+        "--member-rows",
+        type=int,
+        metavar="N",
+        help="a delta of more rows trains several members in parallel (default: 500000)",
+    )
+    ensemble.add_argument(
+        "--combiner",
+        choices=["vote", "stacking"],
+        help="weighted soft vote / mean, or weights learned on a held-out slice of the newest "
+        "delta (default: vote)",
+    )
+    ensemble.add_argument(
+        "--stacking-fraction",
+        type=float,
+        metavar="F",
+        help="share of the newest delta held out for stacking (default: 0.2)",
+    )
+    ensemble.add_argument(
+        "--allow-new-classes",
+        action="store_const",
+        const=True,
+        help="a label outside the pinned classes extends them instead of failing the update",
+    )
+    ensemble.add_argument(
+        "--decay-half-life",
+        type=float,
+        metavar="K",
+        help="weight by age in versions: an ensemble member, or an XGBoost replayed row, K "
+        "versions old weighs half (default: no decay)",
+    )
+    stream = parser.add_argument_group("partial_fit stream")
+    stream.add_argument(
+        "--epochs",
+        type=int,
+        metavar="E",
+        help="passes over the delta per update, for neural nets and SGD (default: 1)",
+    )
+    encoding = parser.add_argument_group("encodings (models without native categorical support)")
+    encoding.add_argument(
+        "--encoding",
+        choices=["vocabulary", "hash"],
+        help="categorical features: a slot per category in order of first sight plus an unseen "
+        "slot, or hash buckets (default: vocabulary)",
+    )
+    encoding.add_argument(
+        "--encoding-width",
+        type=int,
+        metavar="N",
+        help="slots or buckets per categorical feature (default: 32)",
+    )
+    encoding.add_argument(
+        "--scale",
+        choices=["none", "standard", "maxabs"],
+        help="numeric scaling learned with the model (default: none)",
+    )
 
 
 def _xgboost_flags(parser: argparse.ArgumentParser) -> None:
@@ -259,12 +333,6 @@ def _xgboost_flags(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="N",
         help=f"size cap of the replay reservoir (default: {default.reservoir_rows})",
-    )
-    group.add_argument(
-        "--decay-half-life",
-        type=float,
-        metavar="K",
-        help="a replayed row K versions old weighs 0.5; delta rows weigh 1 (default: no decay)",
     )
     group.add_argument(
         "--validation",
@@ -481,6 +549,7 @@ def build_parser() -> argparse.ArgumentParser:
     _xgboost_flags(init)
     _storage(init)
     _fsync(init, "every write to this store, on every later command")
+    _strategy_flags(init)
 
     update = command("update", cmd_update, "train on the partitions not yet learned")
     _store(update)

@@ -35,3 +35,30 @@ def coalesce(items: Sequence[T], weight: Callable[[T], int], budget: int) -> lis
     if current:
         groups.append(current)
     return groups
+
+
+def split_even(items: Sequence[T], weight: Callable[[T], int], parts: int) -> list[list[T]]:
+    """Split ``items`` in order into at most ``parts`` groups of about equal total weight.
+
+    Each item joins the group its weight's midpoint falls in, so groups stay consecutive and
+    one heavy item never drags its neighbours along.
+
+    Examples
+    --------
+    >>> split_even([1, 1, 1, 1, 1, 1], weight=lambda x: x, parts=3)
+    [[1, 1], [1, 1], [1, 1]]
+    >>> split_even([5, 1, 1, 1, 1, 1], weight=lambda x: x, parts=2)
+    [[5], [1, 1, 1, 1, 1]]
+    >>> split_even([3, 3], weight=lambda x: x, parts=5)
+    [[3], [3]]
+    """
+    parts = max(1, min(parts, len(items)))
+    weights = [max(0, weight(item)) for item in items]
+    total = sum(weights)
+    groups: list[list[T]] = [[] for _ in range(parts)]
+    done = 0
+    for position, (item, size) in enumerate(zip(items, weights, strict=True)):
+        share = (done + size / 2) / total if total else (position + 0.5) / len(items)
+        groups[min(parts - 1, int(share * parts))].append(item)
+        done += size
+    return [group for group in groups if group]

@@ -15,9 +15,11 @@ from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import is_numeric, kind_of
 from distinc.estimators import build_estimator, default_strategy, resolve_path, task_of
 from distinc.exceptions import ConfigurationError, DataError
+from distinc.models.merge import can_merge
 from distinc.spec import ModelSpec, TrainingOptions
 from distinc.store.store import ModelStore
 from distinc.trainers import available_strategies, trainer_for
+from distinc.trainers.recipe import check_recipe
 
 logger = logging.getLogger("distinc")
 
@@ -121,7 +123,11 @@ def initialise(
         raise ConfigurationError(f"{model} is a {task} model: name its label column with --target.")
     if classes is not None and task != "classification":
         raise ConfigurationError(f"--classes applies to classifiers; {model} is a {task} model.")
+    options = options or TrainingOptions()
     chosen = strategy or default_strategy(path, estimator)
+    if strategy is None and chosen == "merge" and options.scale != "none":
+        # Rows scaled by a scaler still learning differ per group, so a merge would not be exact.
+        chosen = "stream"
     if chosen not in available_strategies():
         raise ConfigurationError(
             f"The {chosen!r} strategy for {model} is not available; available: "
@@ -131,6 +137,12 @@ def initialise(
     if chosen == "stream" and not hasattr(estimator, "partial_fit"):
         raise ConfigurationError(
             f"{model} with these parameters has no partial_fit, so it cannot stream.",
+            strategy=chosen,
+        )
+    if chosen == "merge" and not can_merge(estimator):
+        raise ConfigurationError(
+            f"{model} does not merge exactly; the 'merge' strategy takes naive Bayes models and "
+            "scalers. Leave --strategy out to use the default.",
             strategy=chosen,
         )
     source = DataSource(data, storage.data)
@@ -157,8 +169,9 @@ def initialise(
         classes=None if classes is None else tuple(classes),
         categorical=encoded,
         storage_options=pinned,
-        options=options or TrainingOptions(),
+        options=options,
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     trainer_for(chosen).check_spec(spec)
+    check_recipe(spec, estimator)
     return ModelStore.create(store_url, spec, storage_options=storage.store)

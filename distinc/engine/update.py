@@ -120,6 +120,7 @@ def update(
             contract=contract,
             lineage=lineage,
             declared_classes=spec.classes,
+            allow_new_classes=spec.options.allow_new_classes,
             keep=keep,
         )
         tracker.start(delta)

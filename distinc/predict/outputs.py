@@ -14,6 +14,10 @@ from distinc.exceptions import InvalidValueError
 def check_finite(features: np.ndarray, contract: ColumnContract, key: str) -> None:
     """Refuse NaN (unless the model takes missing values) and infinity, naming the column."""
     bad = np.isinf(features) if contract.allow_missing else ~np.isfinite(features)
+    if contract.categorical:
+        # A category the version does not know reads as NaN; its encoding has a slot for it.
+        coded = [contract.features.index(name) for name in contract.categorical]
+        bad[:, coded] = np.isinf(features[:, coded])
     if bad.any():
         column = contract.features[int(np.argmax(bad.any(axis=0)))]
         raise InvalidValueError(

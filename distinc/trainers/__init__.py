@@ -10,6 +10,8 @@ from distinc.trainers.base import Trainer
 _TRAINERS = {
     "stream": "distinc.trainers.stream:StreamTrainer",
     "xgboost": "distinc.trainers.boosting.trainer:XGBoostTrainer",
+    "merge": "distinc.trainers.merge:MergeTrainer",
+    "ensemble": "distinc.trainers.ensemble:EnsembleTrainer",
 }
 
 

@@ -11,6 +11,7 @@ checkpoint; if the cluster loses work, the stream resumes from it, reading the f
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import uuid
 from collections import deque
@@ -28,6 +29,8 @@ from distinc.estimators import build_estimator
 from distinc.exceptions import ClusterError
 from distinc.trainers import task_faults
 from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingResult
+from distinc.trainers.epochs import EpochDelta
+from distinc.trainers.recipe import fresh_model, with_vocabularies
 
 logger = logging.getLogger("distinc")
 
@@ -83,10 +86,15 @@ def _cluster_lost_work(exc: BaseException) -> bool:
 class StreamTrainer(Trainer):
     strategy = "stream"
     uses_batches = True
+    supports_categorical = True
 
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
+        job = with_vocabularies(job)
+        if job.spec.options.epochs > 1:
+            job = dataclasses.replace(job, delta=EpochDelta(job.delta, job.spec.options.epochs))
         classes = job.delta.classes()
-        checkpoint: tuple[int, Any] = (0, job.model)
+        first = job.model if job.model is not None else fresh_model(job.spec)
+        checkpoint: tuple[int, Any] = (0, first)
         tasks = 0
         for attempt in range(MAX_RESUMES + 1):
             try:
@@ -113,7 +121,8 @@ class StreamTrainer(Trainer):
                 forget = getattr(job.delta, "forget_batches", None)
                 if forget is not None:
                     forget()
-        return TrainingResult(model=checkpoint[1], notes={"tasks": tasks})
+        model = checkpoint[1] if tasks else job.model
+        return TrainingResult(model=model, notes={"tasks": tasks})
 
     def _stream(
         self,
