@@ -1,0 +1,116 @@
+"""Per-delta ensemble: a RandomForest update on the delta vs a full retrain on everything.
+
+Usage: python -m benchmarks.ensemble_update [--scale 1.0] [--trees 20] [--member-rows 250000]
+
+1M base rows + 0.5M delta rows (times ``--scale``), 28 float features, binary label, and a
+100k-row holdout. distinc fits the base (members of about ``--member-rows`` rows, trained in
+parallel) and then updates on the delta only, on a LocalCluster of two single-threaded workers
+(the machine's two cores). The full retrain is one scikit-learn RandomForestClassifier with
+the same parameters on all rows, reading the same files, with ``n_jobs=2``. The member
+training speed-up fits the same base again on a one-worker cluster and compares the wall time
+of the member-training phase. Printed: update time / retrain time, holdout AUC and accuracy
+of base, update and retrain, and the 1 -> 2 worker speed-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import accuracy_score, roc_auc_score
+
+import distinc
+from benchmarks.common import local_client, ratio_line, timer, write_dataset
+
+FILE_ROWS = 100_000
+
+
+def forest_params(trees: int) -> dict[str, Any]:
+    return {"n_estimators": trees, "max_depth": 16, "random_state": 0}
+
+
+def read_all(paths: list[Path]) -> pd.DataFrame:
+    return pd.concat([pd.read_parquet(path) for path in paths], ignore_index=True)
+
+
+def fit_base(store: Path, data: Path, client: Any, args: argparse.Namespace) -> Any:
+    model = distinc.init(
+        str(store),
+        data=str(data),
+        target="label",
+        model="RandomForestClassifier",
+        params=forest_params(args.trees),
+        options=distinc.TrainingOptions(member_rows=int(args.member_rows * args.scale)),
+    )
+    return model, model.update(client=client).entry
+
+
+def main(argv: list[str] | None = None) -> dict[str, float]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--trees", type=int, default=20)
+    parser.add_argument("--member-rows", type=int, default=250_000)
+    args = parser.parse_args(argv)
+    rows = max(1000, int(FILE_ROWS * args.scale))
+    seconds: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="distinc-bench-") as tmp:
+        root = Path(tmp)
+        base = write_dataset(root / "data", files=10, rows=rows, seed=0, prefix="base")
+        shutil.copytree(root / "data", root / "base-only")
+        holdout = write_dataset(root / "holdout", files=1, rows=rows, seed=1000)
+        print(f"ensemble_update: {10 * rows:,} base + {5 * rows:,} delta rows x 28 features, "
+              f"RandomForest of {args.trees} trees per member, depth 16")
+
+        with local_client(workers=2) as client:
+            with timer(seconds, "distinc first fit, 2 workers"):
+                model, first = fit_base(root / "store", root / "data", client, args)
+            delta = write_dataset(root / "data", files=5, rows=rows, seed=100, prefix="delta")
+            with timer(seconds, "distinc update on the delta, 2 workers"):
+                second = model.update(client=client).entry
+            base_metrics = model.evaluate(str(root / "holdout"), version=1, client=client)
+            update_metrics = model.evaluate(str(root / "holdout"), client=client)
+        with timer(seconds, "full retrain (scikit-learn, n_jobs=2)"):
+            everything = read_all(base + delta)
+            forest = RandomForestClassifier(**forest_params(args.trees), n_jobs=2)
+            forest.fit(everything.drop(columns="label").to_numpy(), everything["label"])
+        held = read_all(holdout)
+        features = held.drop(columns="label").to_numpy()
+        retrain_auc = roc_auc_score(held["label"], forest.predict_proba(features)[:, 1])
+        retrain_accuracy = accuracy_score(held["label"], forest.predict(features))
+
+        with local_client(workers=1) as client, timer(seconds, "distinc first fit, 1 worker"):
+            _, single = fit_base(root / "store-1", root / "base-only", client, args)
+
+    speedup = single.notes["member_seconds"] / first.notes["member_seconds"]
+    ratio = seconds["distinc update on the delta, 2 workers"] / seconds[
+        "full retrain (scikit-learn, n_jobs=2)"
+    ]
+    print(f"  members: first fit {first.notes['members']} x {first.notes['member_rows'][0]:,} "
+          f"rows, update {second.notes['members']} x {second.notes['member_rows'][0]:,} rows")
+    print(f"  member training: 1 worker {single.notes['member_seconds']:.1f} s, "
+          f"2 workers {first.notes['member_seconds']:.1f} s")
+    print(f"  {'holdout':<20} {'AUC':>8} {'accuracy':>9}")
+    for name, auc, accuracy in [
+        ("base (version 1)", base_metrics["roc_auc"], base_metrics["accuracy"]),
+        ("update (version 2)", update_metrics["roc_auc"], update_metrics["accuracy"]),
+        ("full retrain", retrain_auc, retrain_accuracy),
+    ]:
+        print(f"  {name:<20} {auc:8.4f} {accuracy:9.4f}")
+    gap = update_metrics["roc_auc"] - retrain_auc
+    print(ratio_line("update time / full retrain time", ratio, "(none set)", True))
+    print(ratio_line("holdout AUC: update - full retrain", gap, "(none set)", True))
+    print(ratio_line("member training speed-up, 1 -> 2 workers", speedup, ">= 1.7", speedup >= 1.7))
+    return {"update_over_retrain": ratio, "auc_gap": gap, "member_speedup": speedup,
+            "update_auc": update_metrics["roc_auc"], "retrain_auc": float(retrain_auc),
+            "base_auc": base_metrics["roc_auc"]}
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
