@@ -5,20 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import run_cli
+from tests.conftest import cli_init
 
 
 def test_ensemble_flags_are_pinned_in_the_spec(tmp_path: Path, data_dir: Path) -> None:
     store = tmp_path / "store"
-    run_cli(
-        "init",
+    cli_init(
         str(store),
-        "--data",
-        str(data_dir),
-        "--target",
-        "label",
-        "--model",
-        "sklearn.ensemble.ExtraTreesClassifier",
+        data_dir,
         "--max-members",
         "3",
         "--decay-half-life",
@@ -28,6 +22,7 @@ def test_ensemble_flags_are_pinned_in_the_spec(tmp_path: Path, data_dir: Path) -
         "--allow-new-classes",
         "--member-rows",
         "1000",
+        model="sklearn.ensemble.ExtraTreesClassifier",
     )
     spec = json.loads((store / "spec.json").read_text())
     assert spec["strategy"] == "ensemble"
@@ -54,18 +49,7 @@ def test_a_flag_the_strategy_cannot_honour_is_one_line_and_creates_nothing(
     tmp_path: Path, data_dir: Path
 ) -> None:
     store = tmp_path / "store"
-    result = run_cli(
-        "init",
-        str(store),
-        "--data",
-        str(data_dir),
-        "--target",
-        "label",
-        "--model",
-        "SGDClassifier",
-        "--allow-new-classes",
-        check=False,
-    )
+    result = cli_init(str(store), data_dir, "--allow-new-classes", check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
         "distinc: error: The 'allow_new_classes' option applies to the 'ensemble' strategy; "
