@@ -3,7 +3,8 @@
 The admitted partitions are split, in order, into members of about ``member_rows`` rows
 each (one member for a usual delta; several for a first fit or a large catch-up). Every
 member is one Dask task that reads its partitions, encodes them, and fits a clone of the
-member template; tasks have no dependencies, so the scheduler spreads them over the workers.
+member template; tasks have no dependencies, so the scheduler spreads them over the workers,
+largest first, so that workers finish together.
 The driver then adds the members to a copy of the parent's ensemble, stamped with this
 version (the window retires the oldest; weights follow rows and age). With the stacking
 combiner each member task holds out a reproducible slice of its rows, on which the member
@@ -146,6 +147,7 @@ class EnsembleTrainer(Trainer):
                 fraction,
                 key=f"distinc-member-{job.run_id}-{token}-{i}",
                 retries=2,
+                priority=sum(part.rows for part in group),
             )
             for i, group in enumerate(groups)
         ]
