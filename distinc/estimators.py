@@ -92,7 +92,8 @@ def build_estimator(path: str, params: Mapping[str, Any]) -> Any:
             model=path,
         ) from exc
     validate = getattr(estimator, "_validate_params", None)
-    # Estimators outside scikit-learn (XGBoost) inherit the method but declare no constraints.
+    # Only estimators that declare a constraint table can validate; XGBoost and a user's own
+    # class built on BaseEstimator inherit the method but usually declare none.
     if callable(validate) and hasattr(estimator, "_parameter_constraints"):
         try:
             validate()

@@ -13,6 +13,7 @@ from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 import distinc
 from distinc.exceptions import ConfigurationError
 from tests.conftest import FEATURES, make_frame, write_partition
+from tests.own_estimator import NearestMean
 
 FOREST = {"n_estimators": 5, "random_state": 0}
 
@@ -154,3 +155,29 @@ def test_options_a_strategy_cannot_honour_are_refused_at_init(
             options=distinc.TrainingOptions(**options),  # type: ignore[arg-type]
         )
     assert not (tmp_path / "store").exists()
+
+
+def test_a_users_own_estimator_by_dotted_path(tmp_path: Path, client: object) -> None:
+    data = tmp_path / "data"
+    frames = [make_frame(200, seed=s) for s in (1, 2)]
+    write_partition(data, "a.parquet", frames[0])
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="tests.own_estimator.NearestMean",
+        params={"shrink": 0.1},
+    )
+    assert model.spec.strategy == "ensemble"
+    model.update(client=client)
+    write_partition(data, "b.parquet", frames[1])
+    model.update(client=client)
+    ensemble = model.model()
+    assert [type(m).__name__ for m in ensemble.estimators_] == ["NearestMean", "NearestMean"]
+    assert all(m.shrink == 0.1 for m in ensemble.estimators_)
+    probe = make_frame(50, seed=3)[FEATURES].to_numpy()
+    votes = np.zeros((50, 2))
+    for frame in frames:
+        member = NearestMean(shrink=0.1).fit(frame[FEATURES].to_numpy(), frame["label"])
+        votes[np.arange(50), member.predict(probe)] += 0.5
+    np.testing.assert_allclose(ensemble.predict_proba(probe), votes)
