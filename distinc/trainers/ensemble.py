@@ -154,6 +154,8 @@ class EnsembleTrainer(Trainer):
         wait(futures)
         trained: list[TrainedMember] = client.gather(futures)
         wall = time.perf_counter() - started
+        if job.progress is not None:
+            job.progress(1 + max(group.index for group in job.delta.groups()))
         grown = assemble(model, trained, version=job.version, classes=admission.classes)
         notes = {
             "members": len(trained),

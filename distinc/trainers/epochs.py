@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from distinc.ledger.admit import Admission
-from distinc.trainers.base import AdmittedGroup, Delta
+from distinc.trainers.base import AdmittedGroup, Delta, TrainingJob
 
 
 class EpochDelta:
@@ -24,6 +24,16 @@ class EpochDelta:
         self.delta = delta
         self.epochs = epochs
         self._width: int | None = None
+
+    @classmethod
+    def over(cls, job: TrainingJob, epochs: int) -> TrainingJob:
+        """``job`` making ``epochs`` passes; progress counts each pass as its share."""
+        report = job.progress
+        return dataclasses.replace(
+            job,
+            delta=cls(job.delta, epochs),
+            progress=None if report is None else (lambda reached: report(reached // epochs)),
+        )
 
     def width(self) -> int:
         """Groups per pass; knowing it waits for the whole delta to be admitted."""

@@ -48,6 +48,8 @@ class MergeTrainer(Trainer):
                     forget()
         if not parts:
             return TrainingResult(model=job.model)
+        if job.progress is not None:
+            job.progress(1 + max(group.index for group in job.delta.groups()))
         models = parts if job.model is None else [job.model, *parts]
         return TrainingResult(model=merge_all(models), notes={"tasks": len(parts)})
 

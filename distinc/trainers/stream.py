@@ -11,7 +11,6 @@ checkpoint; if the cluster loses work, the stream resumes from it, reading the f
 from __future__ import annotations
 
 import copy
-import dataclasses
 import logging
 import uuid
 from collections import deque
@@ -91,7 +90,7 @@ class StreamTrainer(Trainer):
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
         job = with_vocabularies(job)
         if job.spec.options.epochs > 1:
-            job = dataclasses.replace(job, delta=EpochDelta(job.delta, job.spec.options.epochs))
+            job = EpochDelta.over(job, job.spec.options.epochs)
         classes = job.delta.classes()
         first = job.model if job.model is not None else fresh_model(job.spec)
         checkpoint: tuple[int, Any] = (0, first)
