@@ -7,4 +7,5 @@ Foundation level, like ``estimators.py``: these modules import scikit-learn and 
 * ``encoding``: ``CategoryEncoder``, a fixed-width encoding of stable category codes.
 * ``pipeline``: ``IncrementalPipeline``, a pipeline of ``partial_fit``-able steps.
 * ``merge``: exact merges of sufficient statistics (naive Bayes, scalers).
+* ``birch``: ``StorableBirch``, Birch in a form skops can store.
 """
