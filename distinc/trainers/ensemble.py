@@ -42,11 +42,12 @@ STACKING_ROWS = 50_000
 
 @dataclass(frozen=True)
 class TrainedMember:
-    """A member fitted on the workers, its held-out slice, and the seconds it took."""
+    """A member fitted on the workers, its held-out slice, and the wall and CPU seconds spent."""
 
     member: Member
     holdout: Batch | None
     seconds: float
+    cpu_seconds: float
 
 
 def partition_seed(key: str) -> int:
@@ -69,7 +70,7 @@ def train_member(
     holdout_fraction: float,
 ) -> TrainedMember:
     """Read ``keys``, encode them with ``prefix``, and fit a clone of ``template``."""
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     batches = [read_xy(source, key, contract) for key in keys]
     features = np.concatenate([batch[0] for batch in batches])
     target = np.concatenate([np.asarray(batch[1]) for batch in batches])
@@ -90,7 +91,8 @@ def train_member(
         chosen = np.flatnonzero(held)[:STACKING_ROWS]
         holdout = (features[chosen], target[chosen])
     member = Member(estimator, float((~held).sum()))
-    return TrainedMember(member, holdout, time.perf_counter() - started)
+    spent = time.perf_counter() - started
+    return TrainedMember(member, holdout, spent, time.process_time() - cpu)
 
 
 def split_model(model: Any) -> tuple[Any, Any]:
@@ -162,5 +164,6 @@ class EnsembleTrainer(Trainer):
             "member_rows": [int(item.member.rows) for item in trained],
             "member_seconds": round(wall, 3),
             "member_task_seconds": round(sum(item.seconds for item in trained), 3),
+            "member_cpu_seconds": round(sum(item.cpu_seconds for item in trained), 3),
         }
         return TrainingResult(model=grown, notes=notes)
