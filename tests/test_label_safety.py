@@ -30,7 +30,7 @@ FAMILIES = [
     ("LogisticRegression", {}, "ensemble"),
     ("KNeighborsClassifier", {}, "ensemble"),
     ("SVC", {}, "ensemble"),
-    ("xgboost", {"n_estimators": 3}, "xgboost"),
+    ("xgboost", {"max_depth": 2}, "xgboost"),
 ]
 
 

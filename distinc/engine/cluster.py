@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import logging
 import os
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from typing import Any
 
 from distinc.config import setting
@@ -51,17 +51,28 @@ def local_cluster_options() -> dict[str, Any]:
     }
 
 
-@contextmanager
+@contextlib.contextmanager
 def dask_client(address: str | None = None, *, client: Any = None) -> Iterator[Any]:
     """Yield a Dask client: ``client`` itself, one connected to ``address``, or a LocalCluster's.
+
+    The client is made current while it is in use: Dask helpers that fall back on the default
+    client (``distributed.wait``, inside ``xgboost.dask`` too) would otherwise drive it from
+    another client's event loop when the process holds two, and deadlock.
+    """
+    with contextlib.ExitStack() as stack:
+        chosen = client if client is not None else stack.enter_context(_own_client(address))
+        with chosen.as_current():
+            yield chosen
+
+
+@contextlib.contextmanager
+def _own_client(address: str | None) -> Iterator[Any]:
+    """A client of the scheduler at ``address``, else of a LocalCluster started for the run.
 
     The LocalCluster follows ``distinc.local-cluster`` (by default one single-threaded worker
     process per core) and asks for a free dashboard port, so several runs on one host never
     clash.
     """
-    if client is not None:
-        yield client
-        return
     from distributed import Client, LocalCluster
 
     address = scheduler_address(address)
@@ -132,7 +143,7 @@ def lost_scheduler(client: Any, exc: BaseException) -> ClusterError | None:
     )
 
 
-@contextmanager
+@contextlib.contextmanager
 def scheduler_losses_named(client: Any) -> Iterator[None]:
     """Turn whatever losing the scheduler raises inside the block into one ``ClusterError``."""
     try:

@@ -110,7 +110,9 @@ class DeltaScan:
             else [None] * count
         )
         self._index = {future.key: i for i, future in enumerate(self.profile_futures)}
-        self._arrivals = as_completed(self.profile_futures, with_results=True)
+        # as_completed otherwise runs on the process's default client's loop, which drives
+        # this client's connections from a foreign thread when a second client exists.
+        self._arrivals = as_completed(self.profile_futures, loop=client.loop, with_results=True)
         self._profiles: dict[int, list[PartitionProfile]] = {}
         self._judged: list[AdmittedGroup] = []
 
