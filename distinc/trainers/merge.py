@@ -10,17 +10,14 @@ sum of all of them.
 
 from __future__ import annotations
 
-import logging
 import uuid
 from typing import Any
 
-from distinc.exceptions import ClusterError
 from distinc.models.merge import merge_all
 from distinc.trainers.base import Trainer, TrainingJob, TrainingResult
 from distinc.trainers.recipe import fresh_model, with_vocabularies
-from distinc.trainers.stream import MAX_RESUMES, _cluster_lost_work, fit_group
-
-logger = logging.getLogger("distinc")
+from distinc.trainers.resume import resuming
+from distinc.trainers.stream import fit_group
 
 
 class MergeTrainer(Trainer):
@@ -30,22 +27,7 @@ class MergeTrainer(Trainer):
 
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
         job = with_vocabularies(job)
-        for attempt in range(MAX_RESUMES + 1):
-            try:
-                parts = self._fit_groups(job, client)
-                break
-            except Exception as exc:
-                if not _cluster_lost_work(exc):
-                    raise
-                if attempt == MAX_RESUMES:
-                    raise ClusterError(
-                        f"The Dask cluster kept losing work ({exc}); nothing was committed. "
-                        "Check the workers and rerun the update.",
-                    ) from exc
-                logger.warning("the cluster lost work (%s); fitting again", type(exc).__name__)
-                forget = getattr(job.delta, "forget_batches", None)
-                if forget is not None:
-                    forget()
+        parts = resuming(job, client, lambda: self._fit_groups(job, client), what="fitting again")
         if not parts:
             return TrainingResult(model=job.model)
         if job.progress is not None:

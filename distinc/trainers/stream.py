@@ -11,7 +11,6 @@ checkpoint; if the cluster loses work, the stream resumes from it, reading the f
 from __future__ import annotations
 
 import copy
-import logging
 import uuid
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,15 +24,11 @@ from distinc.dataset.profile import Batch
 from distinc.dataset.reading import read_xy
 from distinc.dataset.schema import ColumnContract
 from distinc.estimators import build_estimator
-from distinc.exceptions import ClusterError
 from distinc.trainers import task_faults
 from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingResult
 from distinc.trainers.epochs import EpochDelta
 from distinc.trainers.recipe import fresh_model, with_vocabularies
-
-logger = logging.getLogger("distinc")
-
-MAX_RESUMES = 3
+from distinc.trainers.resume import resuming
 
 
 def read_group(
@@ -73,15 +68,6 @@ def fit_group(
     return model
 
 
-def _cluster_lost_work(exc: BaseException) -> bool:
-    """Whether ``exc`` means the cluster lost work (worth resuming), not that the data is bad."""
-    from distributed.client import FutureCancelledError
-    from distributed.comm import CommClosedError
-    from distributed.scheduler import KilledWorker
-
-    return isinstance(exc, KilledWorker | FutureCancelledError | CommClosedError)
-
-
 class StreamTrainer(Trainer):
     strategy = "stream"
     uses_batches = True
@@ -95,31 +81,16 @@ class StreamTrainer(Trainer):
         first = job.model if job.model is not None else fresh_model(job.spec)
         checkpoint: tuple[int, Any] = (0, first)
         tasks = 0
-        for attempt in range(MAX_RESUMES + 1):
-            try:
-                for reached in self._stream(job, client, classes, *checkpoint):
-                    checkpoint = reached
-                    tasks += 1
-                    if job.progress is not None:
-                        job.progress(checkpoint[0])
-                break
-            except Exception as exc:
-                # Without its scheduler the client cannot resume; the engine names the failure.
-                if not _cluster_lost_work(exc) or getattr(client, "status", "running") != "running":
-                    raise
-                if attempt == MAX_RESUMES:
-                    raise ClusterError(
-                        f"The Dask cluster kept losing work ({exc}); nothing was committed. "
-                        "Check the workers and rerun the update.",
-                    ) from exc
-                logger.warning(
-                    "the cluster lost work (%s); resuming after task %d",
-                    type(exc).__name__,
-                    checkpoint[0],
-                )
-                forget = getattr(job.delta, "forget_batches", None)
-                if forget is not None:
-                    forget()
+
+        def run_from_checkpoint() -> None:
+            nonlocal checkpoint, tasks
+            for reached in self._stream(job, client, classes, *checkpoint):
+                checkpoint = reached
+                tasks += 1
+                if job.progress is not None:
+                    job.progress(checkpoint[0])
+
+        resuming(job, client, run_from_checkpoint, what="resuming after the last finished task")
         model = checkpoint[1] if tasks else job.model
         return TrainingResult(model=model, notes={"tasks": tasks})
 
