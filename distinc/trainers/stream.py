@@ -55,8 +55,10 @@ def fit_group(
     model = build_estimator(estimator, params) if model is None else copy.deepcopy(model)
     fit_params = {"classes": np.asarray(classes)} if classes is not None else {}
     # The scan already proved every value finite (a changed file fails the final fingerprint
-    # check), so scikit-learn need not check again on the critical path.
-    with sklearn.config_context(assume_finite=True):
+    # check) and the parameters were validated when the estimator was built, so scikit-learn
+    # need not check again on the critical path: it costs milliseconds per call, which many
+    # small partitions multiply.
+    with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
         for key in keys:
             batch = batches.get(key) if batches is not None else None
             features, labels = batch if batch is not None else read_xy(source, key, contract)
