@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from distinc.dataset.listing import list_partitions, version_token
+from distinc.dataset.listing import list_files, version_token
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
 from distinc.engine import faults
@@ -24,7 +24,7 @@ from distinc.exceptions import PartitionChangedError, StoreError
 from distinc.ledger.admit import Admission
 from distinc.ledger.entry import ArtifactRef, LedgerEntry, SkippedPartition
 from distinc.ledger.lineage import Lineage
-from distinc.ledger.plan import Plan, Selection, make_plan, select
+from distinc.ledger.plan import Plan, Selection, plan_files, select
 from distinc.spec import parse_policy
 from distinc.store import codecs
 from distinc.store.records import put_stats
@@ -60,8 +60,7 @@ def plan_update(
     """List the data and compare it with the ledger; raises on modified/missing by policy."""
     spec = store.spec
     lineage = store.lineage()
-    listed = list_partitions(DataSource(spec.data, spec.storage_options))
-    plan = make_plan(lineage, listed)
+    plan = plan_files(lineage, list_files(DataSource(spec.data, spec.storage_options)))
     selection = select(
         plan,
         on_modified=parse_policy("on_modified", on_modified),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
-from distinc.dataset.partition import Partition
+from distinc.dataset.partition import Fingerprint, Partition
 from distinc.exceptions import PartitionChangedError, PartitionMissingError
 from distinc.ledger.lineage import Lineage
 
@@ -35,21 +35,36 @@ class Plan:
 
 def make_plan(lineage: Lineage, listed: Sequence[Partition]) -> Plan:
     """Classify every listed partition against ``lineage``; no I/O."""
+    return plan_files(lineage, {p.key: (p.fingerprint.size, p.fingerprint.token) for p in listed})
+
+
+def plan_files(lineage: Lineage, files: Mapping[str, tuple[int, str]]) -> Plan:
+    """``make_plan`` for a raw listing (``key -> (size, token)``, as ``list_files`` gives).
+
+    The loop runs once per listed file, a hundred thousand times on a large dataset, so it
+    compares plain pairs and builds ``Partition`` values only for the new and modified ones.
+
+    Examples
+    --------
+    >>> plan_files(Lineage(), {"b.parquet": (3, "mtime:2"), "a.parquet": (3, "mtime:1")}).new
+    (Partition(key='a.parquet', fingerprint=Fingerprint(size=3, token='mtime:1')), \
+Partition(key='b.parquet', fingerprint=Fingerprint(size=3, token='mtime:2')))
+    """
+    trained = {key: (part.size, part.token) for key, part in lineage.trained.items()}
+    skipped = {key: (fp.size, fp.token) for key, fp in lineage.skipped.items()}
     new, modified = [], []
-    unchanged = 0
-    listed_keys = set()
-    for part in sorted(listed, key=attrgetter("key")):
-        listed_keys.add(part.key)
-        trained = lineage.trained.get(part.key)
-        acknowledged = lineage.skipped.get(part.key) == part.fingerprint
-        if (trained is not None and trained.fingerprint == part.fingerprint) or acknowledged:
-            unchanged += 1
-        elif trained is not None:
-            modified.append(part)
-        else:
-            new.append(part)
-    missing = tuple(sorted(key for key in lineage.trained if key not in listed_keys))
-    return Plan(tuple(new), tuple(modified), missing, unchanged)
+    for key, seen in files.items():
+        learned = trained.get(key)
+        if learned == seen or (skipped and skipped.get(key) == seen):
+            continue
+        (new if learned is None else modified).append(key)
+    unchanged = len(files) - len(new) - len(modified)
+    missing = tuple(sorted(key for key in trained if key not in files))
+    return Plan(_partitions(new, files), _partitions(modified, files), missing, unchanged)
+
+
+def _partitions(keys: list[str], files: Mapping[str, tuple[int, str]]) -> tuple[Partition, ...]:
+    return tuple(Partition(key, Fingerprint(*files[key])) for key in sorted(keys))
 
 
 @dataclass(frozen=True)
