@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +60,33 @@ def ratio_line(name: str, value: float, target: str, holds: bool) -> str:
 
 def cpu_count() -> int:
     return os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One measured ratio (or time) against its target; ``--json`` prints a list of these."""
+
+    name: str
+    value: float
+    target: str
+    holds: bool
+
+    def line(self) -> str:
+        return ratio_line(self.name, self.value, self.target, self.holds)
+
+
+def median(values: list[float]) -> float:
+    return float(statistics.median(values))
+
+
+def report(title: str, outcomes: list[Outcome], *, as_json: bool = False) -> list[Outcome]:
+    """Print the final block of a benchmark; with ``as_json``, one JSON list as the last line.
+
+    Each JSON item is ``{"name", "value", "target", "holds"}``.
+    """
+    print(f"\n== {title} ==")
+    for outcome in outcomes:
+        print(outcome.line())
+    if as_json:
+        print(json.dumps([dataclasses.asdict(outcome) for outcome in outcomes]), flush=True)
+    return outcomes
