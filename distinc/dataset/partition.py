@@ -41,5 +41,20 @@ class DataSource:
         return fs, root.rstrip("/")
 
     def path_of(self, key: str) -> str:
-        _, root = self.filesystem()
-        return f"{root}/{key}" if root else key
+        return self.locate(key)[1]
+
+    def locate(self, key: str) -> tuple[AbstractFileSystem, str]:
+        """The file system and full path of partition ``key``, from one parse of the URL."""
+        fs, root = self.filesystem()
+        return fs, under(root, key)
+
+
+def under(root: str, key: str) -> str:
+    """The path of ``key`` below ``root``, a root that ``DataSource.filesystem`` returned.
+
+    Examples
+    --------
+    >>> under("/data", "day=1/a.parquet"), under("", "a.parquet")
+    ('/data/day=1/a.parquet', 'a.parquet')
+    """
+    return f"{root}/{key}" if root else key

@@ -27,8 +27,7 @@ def read_bytes(source: DataSource, key: str) -> bytes | pa.Buffer:
 
     Local files are memory-mapped rather than copied: the scan hashes and parses them in place.
     """
-    fs, _ = source.filesystem()
-    path = source.path_of(key)
+    fs, path = source.locate(key)
     try:
         if isinstance(fs, LocalFileSystem):
             with pa.memory_map(path) as mapped:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from distinc.dataset.listing import list_files, version_token
-from distinc.dataset.partition import DataSource
+from distinc.dataset.partition import DataSource, under
 from distinc.dataset.schema import ColumnContract
 from distinc.engine import faults
 from distinc.engine.cluster import dask_client, scheduler_losses_named, warm_workers
@@ -219,9 +219,9 @@ def _commit(store: ModelStore, entry: LedgerEntry) -> LedgerEntry:
 
 def _confirm_unchanged(source: DataSource, admission: Admission) -> None:
     """Refuse to record a partition whose file changed while it was being trained."""
-    fs, _ = source.filesystem()
+    fs, root = source.filesystem()  # once: parsing the URL per partition adds up at 10,000
     for part in admission.train:
-        path = source.path_of(part.key)
+        path = under(root, part.key)
         fs.invalidate_cache(path)  # s3fs would answer from the listing cached before training
         try:
             info = fs.info(path)
