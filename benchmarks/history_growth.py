@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
     parser.add_argument("--files", type=int, default=100_000, help="planning partitions")
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies --rows, --files")
     parser.add_argument("--versions", type=int, default=5, help="versions of each history")
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true", help="print the outcomes as JSON last")
     args = parser.parse_args(argv)
     rows = max(1000, int(args.rows * args.scale))

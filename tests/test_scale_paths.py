@@ -14,16 +14,22 @@ import random
 from operator import attrgetter
 from pathlib import Path
 
+import numpy as np
+import pyarrow.parquet as pq
 import pytest
+import xxhash
 from fsspec.implementations.local import LocalFileSystem
+from sklearn.linear_model import SGDClassifier
 
+import distinc
 from distinc.dataset.listing import is_partition_file, list_files, list_partitions, version_token
 from distinc.dataset.partition import DataSource, Fingerprint, Partition
+from distinc.engine.setup import initialise
 from distinc.ledger.entry import ArtifactRef, LedgerEntry, SkippedPartition, TrainedPartition
 from distinc.ledger.lineage import Lineage
 from distinc.ledger.plan import Plan, make_plan, plan_files
 from distinc.store.store import ModelStore, entry_name
-from tests.conftest import make_frame, write_partition
+from tests.conftest import FEATURES, make_frame, write_partition
 
 MODEL = (ArtifactRef("model", "artifacts/m.skops", "0" * 64, "skops", 1),)
 
@@ -110,10 +116,17 @@ def test_plan_on_many_partitions_equals_the_plain_plan(seed: int) -> None:
             # otherwise missing from the listing
         entries.append(
             LedgerEntry(
-                version, version - 1 or None, "update", f"r{version}", "", "stream", MODEL,
-                tuple(learned), tuple(skipped),
+                version,
+                version - 1 or None,
+                "update",
+                f"r{version}",
+                "",
+                "stream",
+                MODEL,
+                tuple(learned),
+                tuple(skipped),
             )
-        )  # fmt: skip
+        )
     listed += [
         Partition(f"new/part-{i:04d}.parquet", Fingerprint(3, "mtime:9")) for i in range(300)
     ]
@@ -177,8 +190,6 @@ def test_a_store_written_before_the_compact_writer_still_loads(tmp_path: Path) -
     """Entries written as indented ``asdict`` JSON (the first writer) read back the same."""
     entry = dataclasses.replace(sample_entry(), version=1, parent=None, metrics={})
     write_partition(tmp_path / "data", "a.parquet", make_frame(5, seed=1))
-    from distinc.engine.setup import initialise
-
     store = initialise(
         str(tmp_path / "store"), data=str(tmp_path / "data"), model="SGDClassifier", target="label"
     )
@@ -187,3 +198,39 @@ def test_a_store_written_before_the_compact_writer_still_loads(tmp_path: Path) -
     reopened = ModelStore.open(str(tmp_path / "store"))
     assert reopened.entry(1) == entry
     assert reopened.lineage().trained == {p.key: p for p in entry.partitions}
+
+
+def test_many_small_partitions_share_tasks_and_keep_their_identity(
+    tmp_path: Path, client: object
+) -> None:
+    """Tiny partitions are trained many to a task, each recorded as itself, in key order."""
+    data = tmp_path / "data"
+    keys = [f"day={d}/part-{i:02d}.parquet" for d in range(3) for i in range(30)]
+    for n, key in enumerate(keys):
+        write_partition(data, key, make_frame(20, seed=n))
+    params = {"loss": "log_loss", "random_state": 0}
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="SGDClassifier",
+        params=params,
+        classes=[0, 1],
+    )
+    result = model.update(client=client)
+    assert result.entry is not None
+    assert 1 <= result.entry.notes["tasks"] < len(keys)
+    assert [p.key for p in result.entry.partitions] == sorted(keys)
+    for part in result.entry.partitions:
+        content = (data / part.key).read_bytes()
+        assert part.rows == 20 and part.size == len(content)
+        assert part.digest == "xxh3_128:" + xxhash.xxh3_128_hexdigest(content)
+    expected = SGDClassifier(**params)
+    for key in sorted(keys):
+        frame = pq.read_table(data / key).to_pandas()
+        expected.partial_fit(frame[FEATURES], frame["label"], classes=[0, 1])
+    np.testing.assert_array_equal(model.model().coef_, expected.coef_)
+    write_partition(data, "day=3/part-00.parquet", make_frame(20, seed=99))
+    plan = model.update(dry_run=True).plan
+    assert [p.key for p in plan.new] == ["day=3/part-00.parquet"]
+    assert plan.unchanged == len(keys) and not plan.modified and not plan.missing

@@ -46,13 +46,14 @@ def plan_files(lineage: Lineage, files: Mapping[str, tuple[int, str]]) -> Plan:
 
     Examples
     --------
-    >>> plan_files(Lineage(), {"b.parquet": (3, "mtime:2"), "a.parquet": (3, "mtime:1")}).new
-    (Partition(key='a.parquet', fingerprint=Fingerprint(size=3, token='mtime:1')), \
-Partition(key='b.parquet', fingerprint=Fingerprint(size=3, token='mtime:2')))
+    >>> plan = plan_files(Lineage(), {"b.parquet": (3, "mtime:2"), "a.parquet": (3, "mtime:1")})
+    >>> [part.key for part in plan.new], plan.new[0].fingerprint
+    (['a.parquet', 'b.parquet'], Fingerprint(size=3, token='mtime:1'))
     """
     trained = {key: (part.size, part.token) for key, part in lineage.trained.items()}
     skipped = {key: (fp.size, fp.token) for key, fp in lineage.skipped.items()}
-    new, modified = [], []
+    new: list[str] = []
+    modified: list[str] = []
     for key, seen in files.items():
         learned = trained.get(key)
         if learned == seen or (skipped and skipped.get(key) == seen):
