@@ -25,11 +25,13 @@ import distinc
 from distinc.dataset.listing import is_partition_file, list_files, list_partitions, version_token
 from distinc.dataset.partition import DataSource, Fingerprint, Partition
 from distinc.engine.setup import initialise
+from distinc.exceptions import IntegrityError
 from distinc.ledger.entry import ArtifactRef, LedgerEntry, SkippedPartition, TrainedPartition
 from distinc.ledger.lineage import Lineage
 from distinc.ledger.plan import Plan, make_plan, plan_files
 from distinc.store.store import ModelStore, entry_name
 from tests.conftest import FEATURES, make_frame, write_partition
+from tests.test_store import SPEC, commit_version
 
 MODEL = (ArtifactRef("model", "artifacts/m.skops", "0" * 64, "skops", 1),)
 
@@ -234,3 +236,22 @@ def test_many_small_partitions_share_tasks_and_keep_their_identity(
     plan = model.update(dry_run=True).plan
     assert [p.key for p in plan.new] == ["day=3/part-00.parquet"]
     assert plan.unchanged == len(keys) and not plan.modified and not plan.missing
+
+
+@pytest.mark.parametrize("where", ["local", "memory"])
+def test_entries_read_together_equal_entries_read_one_by_one(tmp_path: Path, where: str) -> None:
+    url = str(tmp_path / "store") if where == "local" else f"memory://{tmp_path.name}-store"
+    writer = ModelStore.create(url, SPEC)
+    committed = [commit_version(writer, version) for version in range(1, 5)]
+    together = ModelStore.open(url).entries()
+    one_by_one = ModelStore.open(url)
+    assert together == tuple(one_by_one.entry(v) for v in range(1, 5)) == tuple(committed)
+
+
+def test_a_damaged_entry_read_together_is_still_named(tmp_path: Path) -> None:
+    writer = ModelStore.create(str(tmp_path / "store"), SPEC)
+    for version in range(1, 4):
+        commit_version(writer, version)
+    (tmp_path / "store" / entry_name(2)).write_text("{not json")
+    with pytest.raises(IntegrityError, match="ledger/00000002.json"):
+        ModelStore.open(str(tmp_path / "store")).entries()

@@ -122,6 +122,10 @@ class ModelStore:
                 "the versions.",
                 version=version,
             ) from exc
+        return self._parsed(version, text)
+
+    def _parsed(self, version: int, text: bytes) -> LedgerEntry:
+        name = entry_name(version)
         entry = LedgerEntry.from_json(text, where=name)
         if entry.version != version:
             raise IntegrityError(
@@ -133,7 +137,16 @@ class ModelStore:
         return entry
 
     def entries(self) -> tuple[LedgerEntry, ...]:
-        return tuple(self.entry(version) for version in self.versions())
+        versions = self.versions()
+        # Fetched together (concurrently on object stores); any the batch missed are read one
+        # by one below, where a vanished entry gets its own error.
+        unread = [version for version in versions if version not in self._entries]
+        texts = self.files.read_many([entry_name(version) for version in unread])
+        for version in unread:
+            text = texts.get(entry_name(version))
+            if text is not None:
+                self._parsed(version, text)
+        return tuple(self.entry(version) for version in versions)
 
     def head(self) -> LedgerEntry | None:
         versions = self.versions()
