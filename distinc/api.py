@@ -84,12 +84,15 @@ class IncrementalModel:
         dry_run: bool = False,
         progress: ProgressCallback | None = None,
         single_writer: bool = False,
+        listing: str = "full",
     ) -> UpdateResult:
         """Train on every partition not yet learned and commit a version (or do nothing).
 
         ``progress`` is called with a ``Progress`` as partitions are trained.
         ``single_writer=True`` promises that no other updater runs on this store; it is needed
-        only on a backend whose create-if-absent cannot be proven.
+        only on a backend whose create-if-absent cannot be proven. ``listing="since-newest"``
+        lists only the folder of the newest learned partition and the folders sorting after it
+        (an append-only tree); a file added to an older folder waits for a ``full`` listing.
         """
         return update(
             self.store,
@@ -100,6 +103,7 @@ class IncrementalModel:
             dry_run=dry_run,
             progress=progress,
             single_writer=single_writer,
+            listing=listing,
         )
 
     def status(self) -> Status:

@@ -112,6 +112,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         dry_run=args.dry_run,
         progress=progress_for(sys.stderr, quiet=args.quiet),
         single_writer=args.single_writer,
+        listing=args.listing,
     )
     if result.dry_run:
         return decide.dry_run(args, model, result)
@@ -570,6 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
         default="error",
         choices=["error", "warn"],
         help="what to do when a learned partition is gone (default: error)",
+    )
+    update.add_argument(
+        "--listing",
+        default="full",
+        choices=["full", "since-newest"],
+        help="list every folder (default), or only the newest learned folder and the folders "
+        "sorting after it, for large append-only trees",
     )
     _fsync(update, "the artifacts and the ledger entry of this update")
     _single_writer(update)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from operator import attrgetter
 from typing import Any
 
+from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from distinc.dataset.access import access_errors, refused
 from distinc.dataset.partition import DataSource, Fingerprint, Partition
-from distinc.exceptions import DataError
+from distinc.exceptions import ConfigurationError, DataError
 
 PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 
@@ -82,35 +83,109 @@ def _walk_local(root: str) -> dict[str, tuple[int, str]]:
     return found
 
 
-def list_files(source: DataSource) -> dict[str, tuple[int, str]]:
-    """Every Parquet file below ``source`` as ``key -> (size, token)``, in no particular order.
-
-    The raw form of ``list_partitions``, for callers that handle a hundred thousand files and
-    need ``Partition`` values for only a few of them (planning).
-    """
-    fs, root = source.filesystem()
-    try:
-        exists = fs.exists(root)
-        if exists and isinstance(fs, LocalFileSystem) and os.path.isdir(root):
-            return _walk_local(root)
-        found = fs.find(root, detail=True) if exists else {}
-    except access_errors() as exc:
-        raise refused("the data", source.url, exc, flag="--data-option") from exc
-    if not exists:
-        raise DataError(
-            f"No data at {source.url!r}: the path does not exist. Check --data and any "
-            "--storage-option needed to reach it.",
-            url=source.url,
-        )
+def files_below(fs: AbstractFileSystem, root: str) -> dict[str, tuple[int, str]]:
+    """Every partition file below the folder ``root`` of ``fs``, keyed relative to it."""
+    if isinstance(fs, LocalFileSystem) and os.path.isdir(root):
+        return _walk_local(root)
     prefix = f"{root}/" if root else ""
     files = {}
-    for path, info in found.items():
+    for path, info in fs.find(root, detail=True).items():
         if info.get("type", "file") != "file":
             continue
         key = path[len(prefix) :] if path.startswith(prefix) else path
         if is_partition_file(key):
             files[key] = (int(info["size"]), version_token(info))
     return files
+
+
+LISTINGS = ("full", "since-newest")
+
+
+def parse_listing(value: str) -> str:
+    """``value`` if it names a listing mode, else a ``ConfigurationError`` naming the choices."""
+    if value not in LISTINGS:
+        raise ConfigurationError(
+            f"The listing must be one of {list(LISTINGS)}. Got {value!r} instead.",
+            option="listing",
+        )
+    return value
+
+
+def newest_folder(keys: Iterable[str]) -> tuple[str, ...] | None:
+    """The folder, as path components, of the key in the folder that sorts last.
+
+    Examples
+    --------
+    >>> newest_folder(["day=02/a.parquet", "day=10/b.parquet", "day=10/hour=3/c.parquet"])
+    ('day=10', 'hour=3')
+    >>> newest_folder(["a.parquet"]), newest_folder([])
+    ((), None)
+    """
+    return max((tuple(key.split("/")[:-1]) for key in keys), default=None)
+
+
+def at_or_after(key: str, folder: tuple[str, ...]) -> bool:
+    """Whether ``key`` lies in ``folder`` or a folder that sorts after it, component-wise.
+
+    Examples
+    --------
+    >>> [at_or_after(k, ("day=10",)) for k in ("day=09/a.pq", "day=10/a.pq", "day=11/x/a.pq")]
+    [False, True, True]
+    """
+    return tuple(key.split("/")[:-1]) >= folder
+
+
+def files_since(
+    fs: AbstractFileSystem, root: str, folder: tuple[str, ...]
+) -> dict[str, tuple[int, str]]:
+    """The partition files in ``folder`` and in every folder that sorts after it.
+
+    Folders that sort before it are not listed at all, so the cost follows the newest part of
+    an append-only tree (``day=.../hour=...``), not its size. Files lying directly in the
+    folders on the way down are listed too (they come with the folder listings anyway).
+    """
+    files: dict[str, tuple[int, str]] = {}
+    path, prefix = root, ""
+    for depth in range(len(folder) + 1):
+        wanted = folder[depth] if depth < len(folder) else None
+        descend = False
+        for info in fs.ls(path, detail=True):
+            name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
+            if name.startswith((".", "_")):
+                continue
+            if info.get("type") == "directory":
+                if wanted is None or name > wanted:
+                    below = files_below(fs, f"{path}/{name}")
+                    files.update({f"{prefix}{name}/{key}": value for key, value in below.items()})
+                descend = descend or name == wanted
+            elif is_partition_file(prefix + name):
+                files[prefix + name] = (int(info["size"]), version_token(info))
+        if not descend:
+            break
+        path, prefix = f"{path}/{wanted}", f"{prefix}{wanted}/"
+    return files
+
+
+def list_files(
+    source: DataSource, *, since: tuple[str, ...] | None = None
+) -> dict[str, tuple[int, str]]:
+    """Every Parquet file below ``source`` as ``key -> (size, token)``, in no particular order.
+
+    The raw form of ``list_partitions``, for callers that handle a hundred thousand files and
+    need ``Partition`` values for only a few of them (planning). With ``since`` (a folder, as
+    ``newest_folder`` gives it) only that folder and the folders after it are listed.
+    """
+    fs, root = source.filesystem()
+    try:
+        if fs.exists(root):
+            return files_below(fs, root) if since is None else files_since(fs, root, since)
+    except access_errors() as exc:
+        raise refused("the data", source.url, exc, flag="--data-option") from exc
+    raise DataError(
+        f"No data at {source.url!r}: the path does not exist. Check --data and any "
+        "--storage-option needed to reach it.",
+        url=source.url,
+    )
 
 
 def list_partitions(source: DataSource) -> tuple[Partition, ...]:

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from distinc.dataset.listing import list_files, version_token
+from distinc.dataset.listing import list_files, newest_folder, parse_listing, version_token
 from distinc.dataset.partition import DataSource, under
 from distinc.dataset.schema import ColumnContract
 from distinc.engine import faults
@@ -55,12 +55,22 @@ class UpdateResult:
 
 
 def plan_update(
-    store: ModelStore, *, on_modified: str = "error", on_missing: str = "error"
+    store: ModelStore,
+    *,
+    on_modified: str = "error",
+    on_missing: str = "error",
+    listing: str = "full",
 ) -> tuple[Lineage, Plan, Selection]:
-    """List the data and compare it with the ledger; raises on modified/missing by policy."""
+    """List the data and compare it with the ledger; raises on modified/missing by policy.
+
+    ``listing="since-newest"`` lists only the folder of the newest learned partition and the
+    folders that sort after it (see ``files_since``); ``full`` lists everything.
+    """
     spec = store.spec
     lineage = store.lineage()
-    plan = plan_files(lineage, list_files(DataSource(spec.data, spec.storage_options)))
+    since = newest_folder(lineage.trained) if parse_listing(listing) == "since-newest" else None
+    listed = list_files(DataSource(spec.data, spec.storage_options), since=since)
+    plan = plan_files(lineage, listed, since=since)
     selection = select(
         plan,
         on_modified=parse_policy("on_modified", on_modified),
@@ -79,6 +89,7 @@ def update(
     dry_run: bool = False,
     progress: ProgressCallback | None = None,
     single_writer: bool = False,
+    listing: str = "full",
 ) -> UpdateResult:
     """Train the head model on every partition it has not learned, and commit a new version.
 
@@ -86,9 +97,12 @@ def update(
     recorded leave out starting a local cluster, so they compare with a retrain's.
     ``single_writer`` promises that no other updater runs on this store, which lets an update
     commit to a backend whose create-if-absent cannot be proven (see ``store.probe``).
+    ``listing="since-newest"`` lists only the newest folders of an append-only tree.
     """
     started = time.perf_counter()
-    lineage, plan, selection = plan_update(store, on_modified=on_modified, on_missing=on_missing)
+    lineage, plan, selection = plan_update(
+        store, on_modified=on_modified, on_missing=on_missing, listing=listing
+    )
     for warning in selection.warnings:
         logger.warning(warning)
     faults.reach("after-plan")

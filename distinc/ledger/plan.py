@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 
+from distinc.dataset.listing import at_or_after
 from distinc.dataset.partition import Fingerprint, Partition
 from distinc.exceptions import PartitionChangedError, PartitionMissingError
 from distinc.ledger.lineage import Lineage
@@ -38,8 +39,16 @@ def make_plan(lineage: Lineage, listed: Sequence[Partition]) -> Plan:
     return plan_files(lineage, {p.key: (p.fingerprint.size, p.fingerprint.token) for p in listed})
 
 
-def plan_files(lineage: Lineage, files: Mapping[str, tuple[int, str]]) -> Plan:
+def plan_files(
+    lineage: Lineage,
+    files: Mapping[str, tuple[int, str]],
+    *,
+    since: tuple[str, ...] | None = None,
+) -> Plan:
     """``make_plan`` for a raw listing (``key -> (size, token)``, as ``list_files`` gives).
+
+    ``since`` says the listing covered only that folder and the ones after it: a trained
+    partition in an earlier folder was not looked for, so it is not missing.
 
     The loop runs once per listed file, a hundred thousand times on a large dataset, so it
     compares plain pairs and builds ``Partition`` values only for the new and modified ones.
@@ -60,7 +69,13 @@ def plan_files(lineage: Lineage, files: Mapping[str, tuple[int, str]]) -> Plan:
             continue
         (new if learned is None else modified).append(key)
     unchanged = len(files) - len(new) - len(modified)
-    missing = tuple(sorted(key for key in trained if key not in files))
+    missing = tuple(
+        sorted(
+            key
+            for key in trained
+            if key not in files and (since is None or at_or_after(key, since))
+        )
+    )
     return Plan(_partitions(new, files), _partitions(modified, files), missing, unchanged)
 
 
