@@ -33,6 +33,7 @@ from distinc.dataset.schema import ColumnContract
 from distinc.dataset.tasks import split_even
 from distinc.models.combine import holdout_mask
 from distinc.models.ensemble import Member, fit_member
+from distinc.trainers import task_faults
 from distinc.trainers.base import Trainer, TrainingJob, TrainingResult
 from distinc.trainers.recipe import fresh_model, with_vocabularies
 
@@ -71,7 +72,10 @@ def train_member(
 ) -> TrainedMember:
     """Read ``keys``, encode them with ``prefix``, and fit a clone of ``template``."""
     started, cpu = time.perf_counter(), time.process_time()
-    batches = [read_xy(source, key, contract) for key in keys]
+    batches = []
+    for key in keys:
+        batches.append(read_xy(source, key, contract))
+        task_faults.reach(key)
     features = np.concatenate([batch[0] for batch in batches])
     target = np.concatenate([np.asarray(batch[1]) for batch in batches])
     if prefix is not None:

@@ -6,13 +6,14 @@ from typing import Any
 
 import pytest
 
-from tests.reliability.harness import StrategyCase, strategy_cases
+from tests.reliability.harness import StrategyCase, strategy_params
 from tests.reliability.tally import TALLY
 
 
-@pytest.fixture(params=strategy_cases(), ids=lambda case: case.strategy)
+@pytest.fixture(params=strategy_params())
 def case(request: pytest.FixtureRequest) -> StrategyCase:
-    """Each training strategy this build provides (the fault tests run once per strategy)."""
+    """Each training strategy this build provides (the fault tests run once per strategy);
+    a test parametrising ``case`` itself chooses which run by default."""
     result: StrategyCase = request.param
     return result
 

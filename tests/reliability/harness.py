@@ -1,9 +1,12 @@
 """Data, stores and the checks every reliability test ends with.
 
 ``StrategyCase`` describes a training strategy the way these tests drive it: how to create a
-store for it and what a clean, uninterrupted run over the same partitions in the same order
-produces. The fault tests are parametrised over ``strategy_cases()``, so a strategy joins them
-by adding its case here.
+store for it and what a clean, uninterrupted run learns from the same partitions grouped into
+the same versions (XGBoost continues its booster once per version, an ensemble trains one
+member per version, so the grouping matters, not only the order). The fault tests are
+parametrised over ``strategy_params()``, so a strategy joins them by adding its case here;
+cases other than the stream one run in the default test run only where a test asks for them,
+and everywhere under ``-m slow``.
 """
 
 from __future__ import annotations
@@ -18,14 +21,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
+import pytest
 
 import distinc
 from distinc.store.check import check_store
 from distinc.store.store import ModelStore
 from distinc.trainers import available_strategies
+from distinc.trainers.ensemble import split_model
 from tests.conftest import FEATURES, make_frame, write_partition
 
 CLASSES = (0, 1)
+# Versions: the frames of the partitions each version learned, versions in lineage order.
+Versions = Sequence[Sequence[pd.DataFrame]]
 
 
 def partial_fit_loop(
@@ -47,31 +54,158 @@ def same_linear_model(got: Any, expected: Any) -> None:
     np.testing.assert_array_equal(got.intercept_, expected.intercept_)
 
 
+def features_of(frames: Sequence[pd.DataFrame], dtype: Any = np.float64) -> np.ndarray:
+    return np.concatenate([frame[FEATURES].to_numpy(dtype) for frame in frames])
+
+
+def labels_of(frames: Sequence[pd.DataFrame]) -> np.ndarray:
+    return np.concatenate([frame["label"].to_numpy() for frame in frames])
+
+
+def probe() -> np.ndarray:
+    """Rows no partition holds, to compare what two models predict."""
+    return make_frame(500, seed=987_654)[FEATURES].to_numpy(np.float64)
+
+
 @dataclass(frozen=True)
 class StrategyCase:
-    """A strategy under test: its model, and what a clean run over given partitions learns."""
+    """A strategy under test: its model, and what a clean run over given versions learns.
+
+    ``reference(versions, classes)`` is the clean run; ``assert_same(got, expected)`` compares
+    the head model with it. ``task_key`` starts the Dask key of the strategy's training tasks.
+    """
 
     strategy: str
     model: str
-    params: dict[str, Any] = field(default_factory=dict)
-    reference: Callable[[Sequence[pd.DataFrame], Sequence[Any]], Any] | None = None
-    assert_same: Callable[[Any, Any], None] = same_linear_model
+    params: dict[str, Any]
+    reference: Callable[[Versions, Sequence[Any]], Any]
+    assert_same: Callable[[Any, Any], None]
+    options: dict[str, Any] = field(default_factory=dict)
+    task_key: str = "distinc-fit"
 
-    def clean_model(self, frames: Sequence[pd.DataFrame], classes: Sequence[Any]) -> Any:
-        if self.reference is not None:
-            return self.reference(frames, classes)
-        return partial_fit_loop(self.model, self.params, frames, classes)
+    def clean_model(self, versions: Versions, classes: Sequence[Any]) -> Any:
+        return self.reference(versions, classes)
 
 
-STREAM = StrategyCase("stream", "SGDClassifier", {"loss": "log_loss", "random_state": 0})
-# The XGBoost continuation and per-delta ensemble strategies add their cases here as they land.
-CASES = (STREAM,)
+STREAM = StrategyCase(
+    "stream",
+    "SGDClassifier",
+    {"loss": "log_loss", "random_state": 0},
+    reference=lambda versions, classes: partial_fit_loop(
+        "SGDClassifier",
+        {"loss": "log_loss", "random_state": 0},
+        [frame for version in versions for frame in version],
+        classes,
+    ),
+    assert_same=same_linear_model,
+)
+
+# One thread per booster: XGBoost's histogram sums then do not depend on the worker's cores,
+# so the booster is exactly the one plain xgb.train builds.
+XGB_PARAMS = {"max_depth": 2, "eta": 0.3, "seed": 7, "subsample": 0.8, "n_jobs": 1}
+XGB_OPTIONS = {"rounds": 4, "update_rounds": 2}
+
+
+def xgboost_continuation(versions: Versions, classes: Sequence[Any]) -> Any:
+    """``xgb.train`` once per version on that version's rows, continuing the previous
+    version's booster as saved."""
+    import xgboost
+
+    params = {**XGB_PARAMS, "objective": "binary:logistic"}
+    booster = None
+    for frames in versions:
+        coded = pd.Index(list(classes)).get_indexer(labels_of(frames)).astype(np.float32)
+        matrix = xgboost.DMatrix(
+            features_of(frames, np.float32), label=coded, feature_names=list(FEATURES)
+        )
+        rounds = XGB_OPTIONS["rounds"] if booster is None else XGB_OPTIONS["update_rounds"]
+        booster = xgboost.train(params, matrix, num_boost_round=rounds, xgb_model=booster)
+        # Each update starts from the stored parent, whose random stream restarts at the seed.
+        booster = xgboost.Booster(model_file=bytearray(booster.save_raw("ubj")))
+    return booster
+
+
+def same_booster(got: Any, expected: Any) -> None:
+    import xgboost
+
+    booster = got.booster
+    assert booster.num_boosted_rounds() == expected.num_boosted_rounds()
+    assert booster.get_dump() == expected.get_dump()
+    rows = xgboost.DMatrix(probe(), feature_names=list(FEATURES))
+    np.testing.assert_allclose(booster.predict(rows), expected.predict(rows), rtol=1e-6)
+
+
+XGBOOST = StrategyCase(
+    "xgboost",
+    "xgboost",
+    XGB_PARAMS,
+    reference=xgboost_continuation,
+    assert_same=same_booster,
+    options=XGB_OPTIONS,
+    task_key="distinc-xgboost-",
+)
+
+FOREST_PARAMS = {"n_estimators": 4, "max_depth": 3, "random_state": 0}
+
+
+def forest_per_version(versions: Versions, classes: Sequence[Any]) -> list[tuple[Any, int]]:
+    """One forest fitted on each version's rows, and its rows: the members of a clean run."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    return [
+        (
+            RandomForestClassifier(**FOREST_PARAMS).fit(features_of(frames), labels_of(frames)),
+            len(labels_of(frames)),
+        )
+        for frames in versions
+    ]
+
+
+def same_members(got: Any, expected: list[tuple[Any, int]]) -> None:
+    """Members, their rows and weights are a clean run's; so is the vote, to float tolerance."""
+    _, ensemble = split_model(got)
+    rows = probe()
+    sizes = np.array([size for _, size in expected], dtype=np.float64)
+    assert len(ensemble.estimators_) == len(expected)
+    np.testing.assert_array_equal(ensemble.member_rows_, sizes)
+    np.testing.assert_allclose(ensemble.weights_, sizes / sizes.sum())
+    for member, (clean, _) in zip(ensemble.estimators_, expected, strict=True):
+        np.testing.assert_array_equal(member.predict_proba(rows), clean.predict_proba(rows))
+    vote = sum(
+        weight * clean.predict_proba(rows)
+        for weight, (clean, _) in zip(sizes / sizes.sum(), expected, strict=True)
+    )
+    np.testing.assert_allclose(got.predict_proba(rows), vote, rtol=1e-12, atol=1e-12)
+
+
+ENSEMBLE = StrategyCase(
+    "ensemble",
+    "RandomForestClassifier",
+    FOREST_PARAMS,
+    reference=forest_per_version,
+    assert_same=same_members,
+    task_key="distinc-member-",
+)
+CASES = (STREAM, XGBOOST, ENSEMBLE)
+EVERY_STRATEGY = tuple(case.strategy for case in CASES)
 
 
 def strategy_cases() -> list[StrategyCase]:
     """The cases whose strategy this build of distinc provides."""
     available = set(available_strategies())
     return [case for case in CASES if case.strategy in available]
+
+
+def strategy_params(default: Sequence[str] = ("stream",)) -> list[Any]:
+    """``strategy_cases()`` as pytest parameters; those not in ``default`` are marked slow."""
+    return [
+        pytest.param(
+            case,
+            id=case.strategy,
+            marks=() if case.strategy in default else pytest.mark.slow,
+        )
+        for case in strategy_cases()
+    ]
 
 
 def new_store(
@@ -83,8 +217,11 @@ def new_store(
         "model": case.model,
         "params": case.params,
         "classes": list(CLASSES),
+        "strategy": case.strategy,
         **kwargs,
     }
+    if case.options and "options" not in options:
+        options["options"] = distinc.TrainingOptions(**case.options)
     return distinc.init(str(root / "store"), data=str(data), **options)
 
 
@@ -127,12 +264,16 @@ def assert_learned_once(store: str | Path | ModelStore, expected: Sequence[str])
 def assert_equals_clean_run(
     store: str | Path | ModelStore, data: Path, case: StrategyCase = STREAM
 ) -> None:
-    """The head model equals a clean run over the partitions in the order they were learned."""
+    """The head model equals a clean run over the partitions, grouped into versions and
+    ordered as the head learned them."""
     opened = assert_consistent(store)
-    frames = [pq.read_table(data / key).to_pandas() for key in learned_order(opened)]
+    versions = [
+        [pq.read_table(data / part.key).to_pandas() for part in entry.partitions]
+        for entry in opened.lineage().chain
+    ]
     head = opened.head()
     assert head is not None
-    case.assert_same(opened.load_model(head), case.clean_model(frames, CLASSES))
+    case.assert_same(opened.load_model(head), case.clean_model(versions, CLASSES))
 
 
 def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:

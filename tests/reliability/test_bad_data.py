@@ -88,7 +88,7 @@ def test_on_modified_skip_acknowledges_the_change_without_learning_it(
     assert [(s.key, s.reason) for s in entry.skipped] == [("p1.parquet", "modified; skipped")]
     assert model.update(client=client).noop  # acknowledged: the default policy is satisfied
     assert_learned_once(store, [*FIRST, "new.parquet"])
-    expected = STREAM.clean_model([*learned, *frames(data, ["new.parquet"])], CLASSES)
+    expected = STREAM.clean_model([[*learned, *frames(data, ["new.parquet"])]], CLASSES)
     STREAM.assert_same(model.model(), expected)
 
 
@@ -103,7 +103,7 @@ def test_on_modified_retrain_learns_the_new_content_on_top(
     assert entry is not None and [part.key for part in entry.partitions] == ["p1.parquet"]
     assert model.update(client=client).noop
     assert_consistent(store)
-    expected = STREAM.clean_model([*learned, *frames(data, ["p1.parquet"])], CLASSES)
+    expected = STREAM.clean_model([[*learned, *frames(data, ["p1.parquet"])]], CLASSES)
     STREAM.assert_same(model.model(), expected)
 
 
@@ -135,7 +135,7 @@ def test_on_missing_warn_reports_the_partition_and_keeps_what_was_learned(
     assert "trained partition(s) 'p2.parquet' are missing from the dataset" in finished.stderr
     opened = assert_consistent(store)
     assert "p2.parquet" in opened.lineage().trained
-    expected = STREAM.clean_model([*learned, *frames(data, ["new.parquet"])], CLASSES)
+    expected = STREAM.clean_model([[*learned, *frames(data, ["new.parquet"])]], CLASSES)
     STREAM.assert_same(distinc.open(str(store)).model(), expected)
 
 

@@ -17,12 +17,14 @@ from distinc.exceptions import ConcurrentUpdateError, UnsafeBackendError
 from distinc.store.store import ModelStore
 from tests.reliability import backends, procs
 from tests.reliability.harness import (
+    EVERY_STRATEGY,
     StrategyCase,
     add_partitions,
     assert_consistent,
     assert_equals_clean_run,
     assert_learned_once,
     new_store,
+    strategy_params,
 )
 from tests.reliability.tally import tally
 
@@ -49,6 +51,7 @@ def loser_run_id(finished: procs.Finished, version: int) -> str:
     return found.group(1)
 
 
+@pytest.mark.parametrize("case", strategy_params(default=EVERY_STRATEGY))
 def test_four_updaters_released_onto_one_commit_one_wins_each_version(
     tmp_path: Path, client: object, cli_env: dict[str, str | None], case: StrategyCase
 ) -> None:

@@ -265,7 +265,7 @@ class LedgerMachine(RuleBasedStateMachine):
         }
         assert set(lineage.skipped) == set(expected.skipped)
         frames = [make_frame(content.rows, seed=content.seed) for content in expected.sequence]
-        STREAM.assert_same(store.load_model(store.head()), STREAM.clean_model(frames, CLASSES))
+        STREAM.assert_same(store.load_model(store.head()), STREAM.clean_model([frames], CLASSES))
 
 
 def run_machine(
