@@ -3,7 +3,9 @@
 Faults are injected inside the fit task on the worker (``DISTINC_TASK_FAULT``, set in the
 workers' environment), on the partition ``b-2.parquet``: the third partition of a task that
 learns six, so a retry that did not start from a fresh copy of its input would learn
-``b-0`` and ``b-1`` twice and the model would differ from a clean run.
+``b-0`` and ``b-1`` twice and the model would differ from a clean run. (XGBoost and the
+ensemble train a version in one task, on all seven, as one booster or one member: a rerun
+that kept anything from the killed attempt would differ from a clean run too.)
 """
 
 from __future__ import annotations
