@@ -5,27 +5,17 @@ report; and the drift part of ``update --dry-run``.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
 
+from distinc.cli.commands import emit, open_store
 from distinc.engine.drift import DriftCheck
 from distinc.engine.update import UpdateResult
 from distinc.ledger.drift import PSI_THRESHOLD, ColumnShift
 from distinc.store.records import Comparison, Evaluation
 
 SHOWN_COLUMNS = 10
-
-
-def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    print(json.dumps(data, indent=2, default=str) if getattr(args, "json", False) else text)
-
-
-def _open(args: argparse.Namespace) -> Any:
-    from distinc.cli.main import _open as open_with_storage
-
-    return open_with_storage(args)
 
 
 def _progress(args: argparse.Namespace) -> Any:
@@ -89,10 +79,10 @@ def comparison_text(c: Comparison) -> str:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    found = _open(args).compare(
+    found = open_store(args).compare(
         args.holdout, commit=args.commit, scheduler=args.scheduler, progress=_progress(args)
     )
-    _emit(args, comparison_json(found), comparison_text(found))
+    emit(args, comparison_json(found), comparison_text(found))
     return 0
 
 
@@ -120,8 +110,8 @@ def evaluations_text(found: tuple[Evaluation, ...]) -> str:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     versions = None if args.version is None else [args.version]
-    found = _open(args).evaluations(args.data, versions=versions, scheduler=args.scheduler)
-    _emit(args, [evaluation_json(e) for e in found], evaluations_text(found))
+    found = open_store(args).evaluations(args.data, versions=versions, scheduler=args.scheduler)
+    emit(args, [evaluation_json(e) for e in found], evaluations_text(found))
     return 0
 
 
@@ -183,8 +173,8 @@ def drift_text(check: DriftCheck) -> str:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    check = _open(args).drift(scheduler=args.scheduler, threshold=args.threshold)
-    _emit(args, drift_json(check), drift_text(check))
+    check = open_store(args).drift(scheduler=args.scheduler, threshold=args.threshold)
+    emit(args, drift_json(check), drift_text(check))
     return 0
 
 
@@ -193,7 +183,7 @@ def dry_run(args: argparse.Namespace, model: Any, result: UpdateResult) -> int:
     from distinc.cli import render
 
     check = model.drift(scheduler=args.scheduler)
-    _emit(
+    emit(
         args,
         {**render.update_json(result), "drift": drift_json(check)},
         f"{render.update_text(result)}\n{drift_text(check)}",
@@ -202,33 +192,33 @@ def dry_run(args: argparse.Namespace, model: Any, result: UpdateResult) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    files = _open(args).report(args.out, holdout=args.holdout)
+    files = open_store(args).report(args.out, holdout=args.holdout)
     print(f"wrote {files.page} with {len(files.plots)} plot(s)")
     return 0
 
 
 def add_commands(command: Callable[..., Any]) -> None:
     """Add compare, drift and report to the ``distinc`` parser (``command`` makes a subparser)."""
-    from distinc.cli.main import _json, _scheduler, _storage, _store
+    from distinc.cli.flags import add_json, add_scheduler, add_storage, add_store
 
     compare = command(
         "compare",
         cmd_compare,
         "retrain from scratch on what the head learned, and compare it with the head",
     )
-    _store(compare)
+    add_store(compare)
     compare.add_argument("--holdout", required=True, metavar="URL", help="holdout dataset")
     compare.add_argument(
         "--commit", action="store_true", help="commit the retrain as the next version"
     )
-    _scheduler(compare)
-    _storage(compare)
-    _json(compare)
+    add_scheduler(compare)
+    add_storage(compare)
+    add_json(compare)
 
     drift = command(
         "drift", cmd_drift, "compare the pending partitions with what the model learned"
     )
-    _store(drift)
+    add_store(drift)
     drift.add_argument(
         "--threshold",
         type=float,
@@ -236,16 +226,16 @@ def add_commands(command: Callable[..., Any]) -> None:
         metavar="PSI",
         help=f"PSI from which a shift counts as major (default: {PSI_THRESHOLD})",
     )
-    _scheduler(drift)
-    _storage(drift)
-    _json(drift)
+    add_scheduler(drift)
+    add_storage(drift)
+    add_json(drift)
 
     report = command("report", cmd_report, "write an HTML report with plots of every version")
-    _store(report)
+    add_store(report)
     report.add_argument("--out", required=True, metavar="DIR", help="folder for the report")
     report.add_argument(
         "--holdout",
         metavar="URL",
         help="show the metrics stored for this holdout (default: the one evaluated most)",
     )
-    _storage(report)
+    add_storage(report)
