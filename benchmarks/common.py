@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
 import statistics
+import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 
-def write_dataset(root: Path, *, files: int, rows: int, features: int = 28, seed: int = 0,
-                  prefix: str = "part") -> list[Path]:
+def write_dataset(
+    root: Path, *, files: int, rows: int, features: int = 28, seed: int = 0, prefix: str = "part"
+) -> list[Path]:
     """``files`` Parquet files of ``rows`` rows: float features and a binary ``label``."""
     root.mkdir(parents=True, exist_ok=True)
     weights = np.random.default_rng(12345).normal(size=features)
@@ -39,9 +42,17 @@ def write_dataset(root: Path, *, files: int, rows: int, features: int = 28, seed
 def local_client(workers: int = 2, threads: int = 1, **kwargs: Any) -> Iterator[Any]:
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=workers, threads_per_worker=threads, processes=True,
-                      dashboard_address=None, silence_logs=40, **kwargs) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=workers,
+            threads_per_worker=threads,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+            **kwargs,
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         yield client
 
 
@@ -70,6 +81,7 @@ class Outcome:
     value: float
     target: str
     holds: bool
+    detail: str = ""
 
     def line(self) -> str:
         return ratio_line(self.name, self.value, self.target, self.holds)
@@ -82,7 +94,7 @@ def median(values: list[float]) -> float:
 def report(title: str, outcomes: list[Outcome], *, as_json: bool = False) -> list[Outcome]:
     """Print the final block of a benchmark; with ``as_json``, one JSON list as the last line.
 
-    Each JSON item is ``{"name", "value", "target", "holds"}``.
+    Each JSON item is ``{"name", "value", "target", "holds", "detail"}``.
     """
     print(f"\n== {title} ==")
     for outcome in outcomes:
@@ -90,3 +102,65 @@ def report(title: str, outcomes: list[Outcome], *, as_json: bool = False) -> lis
     if as_json:
         print(json.dumps([dataclasses.asdict(outcome) for outcome in outcomes]), flush=True)
     return outcomes
+
+
+# The scripts that print with `publish` call an outcome a ratio.
+Ratio = Outcome
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="end the output with one line: a JSON list of {name, value, target, holds, detail}",
+    )
+
+
+def publish(ratios: list[Ratio], *, as_json: bool) -> None:
+    """Print each ratio's line; with ``as_json``, then the whole list as the last line."""
+    for ratio in ratios:
+        print(ratio.line() + (f"   ({ratio.detail})" if ratio.detail else ""), flush=True)
+    if as_json:
+        print(json.dumps([dataclasses.asdict(ratio) for ratio in ratios]), flush=True)
+
+
+class PeakRss:
+    """The peak resident memory of some processes, sampled from a background thread.
+
+    Resident memory (RSS) is what Dask's nanny compares with the worker memory limit. It counts
+    file pages a process has memory-mapped and touched, which the kernel may evict;
+    ``peak_anonymous`` leaves them out (RSS less shared pages).
+    """
+
+    def __init__(self, pids: list[int], *, every: float = 0.02) -> None:
+        import psutil
+
+        self.processes = [psutil.Process(pid) for pid in pids]
+        self.every = every
+        self.peak = 0
+        self.peak_anonymous = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def _sample(self) -> None:
+        import psutil
+
+        while not self._stop.is_set():
+            for process in self.processes:
+                with suppress(psutil.Error):
+                    memory = process.memory_info()
+                    self.peak = max(self.peak, memory.rss)
+                    self.peak_anonymous = max(self.peak_anonymous, memory.rss - memory.shared)
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> PeakRss:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def worker_pids(client: Any) -> list[int]:
+    return list(client.run(os.getpid).values())

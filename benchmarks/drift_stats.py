@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import ratio_line, write_dataset
+from benchmarks.common import Ratio, add_json_flag, publish, write_dataset
 from distinc.dataset.partition import DataSource
 from distinc.dataset.profile import scan_partition
 from distinc.dataset.schema import ColumnContract
@@ -40,6 +40,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rows", type=int, default=600_000)
     parser.add_argument("--files", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=5)
+    add_json_flag(parser)
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="distinc-bench-") as folder:
         paths = write_dataset(Path(folder), files=args.files, rows=args.rows // args.files)
@@ -58,7 +59,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         f"  scan without statistics {plain:8.3f} s, with (every {step}th row) {with_stats:8.3f} s"
     )
     print(f"  stored statistics {stored / 1024:.0f} KiB for {data / 2**20:.0f} MiB of data")
-    print(ratio_line("scan with statistics / scan without", ratio, "<= 1.25", ratio <= 1.25))
+    detail = f"{stored / 1024:.0f} KiB of statistics for {data / 2**20:.0f} MiB of data"
+    publish(
+        [Ratio("scan with statistics / scan without", ratio, "<= 1.25", ratio <= 1.25, detail)],
+        as_json=args.json,
+    )
     return {"ratio": ratio, "stored_bytes": stored}
 
 

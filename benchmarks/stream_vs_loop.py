@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from sklearn.linear_model import SGDClassifier
 
 import distinc
-from benchmarks.common import local_client, ratio_line, timer, write_dataset
+from benchmarks.common import Ratio, add_json_flag, local_client, publish, timer, write_dataset
 
 PARAMS = {"loss": "log_loss", "random_state": 0}
 
@@ -47,6 +47,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--rows", type=int, default=1_500_000)
     parser.add_argument("--files", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=3)
+    add_json_flag(parser)
     args = parser.parse_args(argv)
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="distinc-bench-") as tmp, local_client() as client:
@@ -55,9 +56,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"stream_vs_loop: {args.rows:,} rows x 28 features in {args.files} files")
         best = {"distinc": float("inf"), "loop": float("inf"), "dask-ml": float("inf")}
         for attempt in range(args.repeat):
-            model = distinc.init(str(root / f"store-{attempt}"), data=str(root / "data"),
-                                 target="label", model="SGDClassifier", params=PARAMS,
-                                 classes=[0, 1])
+            model = distinc.init(
+                str(root / f"store-{attempt}"),
+                data=str(root / "data"),
+                target="label",
+                model="SGDClassifier",
+                params=PARAMS,
+                classes=[0, 1],
+            )
             with timer(results, f"distinc update (run {attempt + 1})"):
                 model.update(client=client)
             with timer(results, f"plain loop (run {attempt + 1})"):
@@ -66,18 +72,33 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 dask_ml_incremental(files, client)
             best["distinc"] = min(best["distinc"], results[f"distinc update (run {attempt + 1})"])
             best["loop"] = min(best["loop"], results[f"plain loop (run {attempt + 1})"])
-            best["dask-ml"] = min(best["dask-ml"],
-                                  results[f"dask-ml Incremental (run {attempt + 1})"])
-        same = (model.model().coef_ == loop.coef_).all()
+            best["dask-ml"] = min(
+                best["dask-ml"], results[f"dask-ml Incremental (run {attempt + 1})"]
+            )
+        same = bool((model.model().coef_ == loop.coef_).all())
     ratios = {
         "distinc / plain loop": best["distinc"] / best["loop"],
         "dask-ml Incremental / plain loop": best["dask-ml"] / best["loop"],
     }
-    print(ratio_line("distinc update / plain loop", ratios["distinc / plain loop"], "<= 0.75",
-                     ratios["distinc / plain loop"] <= 0.75))
-    print(ratio_line("dask-ml Incremental / plain loop",
-                     ratios["dask-ml Incremental / plain loop"], "(about 2.2)", True))
-    print(f"distinc's model equals the plain loop's exactly: {bool(same)}")
+    loop_ratio = ratios["distinc / plain loop"]
+    publish(
+        [
+            Ratio(
+                "partial_fit stream: distinc update / plain loop",
+                loop_ratio,
+                "<= 0.75",
+                loop_ratio <= 0.75,
+                f"best of {args.repeat}, {args.rows:,} rows; same model as the loop: {same}",
+            ),
+            Ratio(
+                "dask-ml Incremental / plain loop",
+                ratios["dask-ml Incremental / plain loop"],
+                "(reference)",
+                True,
+            ),
+        ],
+        as_json=args.json,
+    )
     return ratios
 
 

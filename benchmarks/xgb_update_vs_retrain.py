@@ -36,7 +36,15 @@ import xgboost as xgb
 from sklearn.metrics import roc_auc_score
 
 import distinc
-from benchmarks.common import cpu_count, local_client, ratio_line, timer, write_dataset
+from benchmarks.common import (
+    Ratio,
+    add_json_flag,
+    cpu_count,
+    local_client,
+    publish,
+    timer,
+    write_dataset,
+)
 
 PARAMS = {"objective": "binary:logistic", "max_depth": 6, "eta": 0.1, "tree_method": "hist"}
 ROUNDS, UPDATE_ROUNDS = 200, 50
@@ -99,6 +107,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         action="store_true",
         help="also time updates of a second store that trains with xgboost.dask",
     )
+    add_json_flag(parser)
     args = parser.parse_args(argv)
     rows = {name: max(1, int(n * args.scale)) for name, n in
             (("base", BASE_ROWS), ("delta", DELTA_ROWS), ("holdout", HOLDOUT_ROWS))}  # fmt: skip
@@ -151,22 +160,29 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "update / raw continuation": update / raw,
         "AUC update - full retrain": scores["update"] - scores["full retrain"],
     }
-    print(ratio_line("engine update / full retrain on all rows",
-                     ratios["update / full retrain"], "<= 0.25",
-                     ratios["update / full retrain"] <= 0.25))  # fmt: skip
-    print(ratio_line("engine update / raw single-process continuation",
-                     ratios["update / raw continuation"], "<= 1.2",
-                     ratios["update / raw continuation"] <= 1.2))  # fmt: skip
-    print(ratio_line("holdout AUC: update - full retrain",
-                     ratios["AUC update - full retrain"], ">= -0.002",
-                     ratios["AUC update - full retrain"] >= -0.002))  # fmt: skip
+    size = f"{rows['base']:,} + {rows['delta']:,} rows"
+    measured = [
+        Ratio("XGBoost: engine update / full retrain on all rows",
+              ratios["update / full retrain"], "<= 0.25", ratios["update / full retrain"] <= 0.25,
+              f"best of {args.repeat} updates, {size}"),
+        Ratio("XGBoost: engine update / raw single-process continuation",
+              ratios["update / raw continuation"], "<= 1.2",
+              ratios["update / raw continuation"] <= 1.2, f"best of {args.repeat} each"),
+        Ratio("XGBoost: holdout AUC update - full retrain", ratios["AUC update - full retrain"],
+              ">= -0.002", ratios["AUC update - full retrain"] >= -0.002,
+              f"{rows['holdout']:,} holdout rows"),
+    ]  # fmt: skip
     if other is not None:
         ratios["xgboost.dask update / raw continuation"] = (
             best(results, "xgboost.dask store: update") / raw
         )
         value = ratios["xgboost.dask update / raw continuation"]
-        print(f"{'(xgboost.dask backend update / raw continuation)':<55} {value:7.3f}")
+        measured.append(
+            Ratio("XGBoost: xgboost.dask backend update / raw continuation", value, "(reference)",
+                  True)
+        )  # fmt: skip
     print("holdout AUC: " + ", ".join(f"{name} {value:.4f}" for name, value in scores.items()))
+    publish(measured, as_json=args.json)
     return {**ratios, **{f"AUC {name}": value for name, value in scores.items()}}
 
 
