@@ -2,18 +2,23 @@
 
 Each admitted group becomes one fit task. Its data is the batches the scan kept in worker
 memory, or, for deltas too large to keep, a read task submitted at most ``prefetch`` groups
-ahead of the model, so reading overlaps with fitting and memory stays bounded. A fit task
-deep-copies the model it receives before ``partial_fit``, so a task that Dask runs twice (retry,
-lost worker) yields the same model. The driver keeps the model of the last finished task as a
+ahead of the model, so reading overlaps with fitting. Reads are submitted ahead only while
+those in flight hold less than a small share of a worker's memory limit: a group too large for
+that share is read by its fit task itself, one partition ahead of ``partial_fit``, so a delta
+many times the workers' memory streams through a bounded amount of it. A fit task deep-copies
+the model it receives before ``partial_fit``, so a task that Dask runs twice (retry, lost
+worker) yields the same model. The driver keeps the model of the last finished task as a
 checkpoint; if the cluster loses work, the stream resumes from it, reading the files again.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 import uuid
 from collections import deque
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,6 +34,10 @@ from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingR
 from distinc.trainers.epochs import EpochDelta
 from distinc.trainers.recipe import fresh_model, with_vocabularies
 from distinc.trainers.resume import resuming
+
+# Reads are submitted ahead of the model while those pending hold less than this share of the
+# smallest worker's memory limit (decoded bytes); a group larger than it is never read ahead.
+READ_AHEAD_SHARE = 0.1
 
 
 def read_group(
@@ -59,15 +68,50 @@ def fit_group(
     # need not check again on the critical path: it costs milliseconds per call, which many
     # small partitions multiply.
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for key in keys:
-            batch = batches.get(key) if batches is not None else None
-            features, labels = batch if batch is not None else read_xy(source, key, contract)
+        for key, (features, labels) in _in_order(keys, batches, source, contract):
             task_faults.reach(key)
             if labels is None:
                 model.partial_fit(features)
             else:
                 model.partial_fit(features, labels, **fit_params)
     return model
+
+
+def _in_order(
+    keys: Sequence[str],
+    batches: Mapping[str, Batch | None] | None,
+    source: DataSource,
+    contract: ColumnContract,
+) -> Iterator[tuple[str, Batch]]:
+    """Each partition's batch in order; one not kept is read in a thread while the partition
+    before it is fitted (Arrow and scikit-learn's fitting loops release the GIL)."""
+
+    def load(key: str) -> Batch:
+        batch = batches.get(key) if batches is not None else None
+        return batch if batch is not None else read_xy(source, key, contract)
+
+    if not keys:
+        return
+    with ThreadPoolExecutor(1, thread_name_prefix="distinc-read") as pool:
+        ahead = pool.submit(load, keys[0])
+        for i, key in enumerate(keys):
+            batch = ahead.result()
+            if i + 1 < len(keys):
+                ahead = pool.submit(load, keys[i + 1])
+            yield key, batch
+
+
+def decoded_bytes(group: AdmittedGroup, contract: ColumnContract) -> int:
+    """The bytes of a group's batches: float64 features and a label per row."""
+    return sum(part.rows for part in group.partitions) * (len(contract.features) + 1) * 8
+
+
+def read_ahead_budget(client: Any) -> float:
+    """Decoded bytes that reads in flight may hold: a share of the smallest worker's limit."""
+    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    limits = [int(worker.get("memory_limit") or 0) for worker in workers]
+    known = [limit for limit in limits if limit > 0]
+    return READ_AHEAD_SHARE * min(known) if known else math.inf
 
 
 class StreamTrainer(Trainer):
@@ -80,13 +124,14 @@ class StreamTrainer(Trainer):
         if job.spec.options.epochs > 1:
             job = EpochDelta.over(job, job.spec.options.epochs)
         classes = job.delta.classes()
+        budget = read_ahead_budget(client)
         first = job.model if job.model is not None else fresh_model(job.spec)
         checkpoint: tuple[int, Any] = (0, first)
         tasks = 0
 
         def run_from_checkpoint() -> None:
             nonlocal checkpoint, tasks
-            for reached in self._stream(job, client, classes, *checkpoint):
+            for reached in self._stream(job, client, classes, budget, *checkpoint):
                 checkpoint = reached
                 tasks += 1
                 if job.progress is not None:
@@ -101,6 +146,7 @@ class StreamTrainer(Trainer):
         job: TrainingJob,
         client: Any,
         classes: tuple[Any, ...] | None,
+        budget: float,
         start: int,
         model: Any,
     ) -> Iterator[tuple[int, Any]]:
@@ -109,15 +155,18 @@ class StreamTrainer(Trainer):
         spec = job.spec
         model_future = client.scatter(model) if model is not None else None
         groups = job.delta.groups(start)
-        pending: deque[tuple[AdmittedGroup, Any]] = deque()
+        # (group, its batches or their read, decoded bytes that read holds in flight)
+        pending: deque[tuple[AdmittedGroup, Any, int]] = deque()
 
         def pull() -> bool:
-            """Take the next cleared group, submitting its read when the scan kept no batches."""
+            """Take the next cleared group, submitting its read when the scan kept no batches
+            and the read fits the budget (otherwise its fit task reads it)."""
             group = next(groups, None)
             if group is None:
                 return False
-            batches = group.batches
-            if batches is None:
+            batches, cost = group.batches, 0
+            if batches is None and decoded_bytes(group, job.contract) <= budget:
+                cost = decoded_bytes(group, job.contract)
                 batches = client.submit(
                     read_group,
                     job.source,
@@ -126,13 +175,16 @@ class StreamTrainer(Trainer):
                     key=f"distinc-read-{job.run_id}-{attempt}-{group.index}",
                     retries=2,
                 )
-            pending.append((group, batches))
+            pending.append((group, batches, cost))
             return True
+
+        def in_flight() -> int:
+            return sum(cost for *_, cost in pending)
 
         pull()
         previous: tuple[int, Any] | None = None
         while pending:
-            group, batches = pending.popleft()
+            group, batches, _ = pending.popleft()
             fitted = client.submit(
                 fit_group,
                 model_future,
@@ -149,7 +201,8 @@ class StreamTrainer(Trainer):
             )
             # Kept batches need only the next group ready; reads run `prefetch` groups ahead.
             ahead = 1 if group.batches is not None else spec.options.prefetch
-            while len(pending) < ahead and pull():
+            # The next group is always taken; more only while reads in flight fit the budget.
+            while len(pending) < ahead and (not pending or in_flight() < budget) and pull():
                 pass
             if previous is not None:
                 yield previous[0], previous[1].result()
