@@ -5,14 +5,23 @@ histograms on their share and exchange them every tree level; plain ``xgb.train`
 process with all cores does the same work without the exchange. So when every worker is on one
 host, the whole version trains in one task on a worker, reading the delta itself (partitions in
 parallel threads) and running ``xgb.train(xgb_model=parent)`` with the host's thread count.
+A delta too large for the worker's memory goes through XGBoost's external memory instead
+(``extmem``).
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 from distinc.trainers import task_faults
+from distinc.trainers.boosting.extmem import (
+    external_matrix,
+    needs_external_memory,
+    worker_memory_limit,
+)
 from distinc.trainers.boosting.fitting import (
     VALIDATION,
     BoostingOutcome,
@@ -45,8 +54,14 @@ def train_local(task: BoostingTask, parent: Any, threads: int) -> BoostingOutcom
 
     A pure function of its inputs, so a task Dask runs twice returns the same booster.
     """
-    import xgboost
-
+    if needs_external_memory(task, worker_memory_limit()):
+        with tempfile.TemporaryDirectory(prefix="distinc-xgboost-cache-") as folder:
+            dtrain, drawn = external_matrix(task, threads, os.path.join(folder, "cache"))
+            for key in task.keys:
+                task_faults.reach(key)
+            outcome = _train(dtrain, drawn, task, parent, threads)
+            del dtrain  # its cache files go with the folder
+            return outcome
     parts = read_many(task.source, task.keys, task.contract, task.coding, threads=threads)
     for key in task.keys:
         task_faults.reach(key)
@@ -57,6 +72,14 @@ def train_local(task: BoostingTask, parent: Any, threads: int) -> BoostingOutcom
     del parts
     dtrain = _dmatrix(train, task, threads)
     del train
+    return _train(dtrain, drawn, task, parent, threads)
+
+
+def _train(
+    dtrain: Any, drawn: Rows | None, task: BoostingTask, parent: Any, threads: int
+) -> BoostingOutcome:
+    import xgboost
+
     evals = []
     if task.validation is not None:
         source, keys = task.validation
