@@ -34,7 +34,7 @@ SCALES: dict[str, list[str]] = {
     "stream_vs_loop": ["--rows", "1500000", "--files", "15", "--repeat", "3"],
     "drift_stats": ["--rows", "600000", "--files", "15", "--repeat", "5"],
     "xgb_update_vs_retrain": ["--scale", "0.2", "--repeat", "2"],
-    "out_of_core": ["--limit-mb", "400", "--ratio", "10"],
+    "out_of_core": ["--limit-mb", "600", "--ratio", "10"],
     "parallel_speedup": [],
     "ensemble_update": [],
     "history_growth": [],
