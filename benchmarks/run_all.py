@@ -35,10 +35,10 @@ SCALES: dict[str, list[str]] = {
     "drift_stats": ["--rows", "600000", "--files", "15", "--repeat", "5"],
     "xgb_update_vs_retrain": ["--scale", "0.2", "--repeat", "2"],
     "out_of_core": ["--limit-mb", "600", "--ratio", "10"],
-    "parallel_speedup": [],
-    "ensemble_update": [],
-    "history_growth": [],
-    "small_partitions": [],
+    "parallel_speedup": ["--scale", "0.5", "--repeat", "2", "--trees", "10"],
+    "ensemble_update": ["--scale", "0.2", "--repeat", "2"],
+    "history_growth": ["--scale", "0.1"],
+    "small_partitions": ["--scale", "0.1"],
 }
 NOT_BENCHMARKS = {"__init__", "common", "run_all"}
 TIMEOUT = 30 * 60
