@@ -11,10 +11,10 @@ the worker's resident memory (what Dask's nanny compares with the limit) every 2
 update; the ratio reported is peak RSS / limit (target: the update completes, peak <= limit).
 The worker's RSS before the update (Python, NumPy, pandas, scikit-learn, XGBoost loaded) is
 printed too: about 300 MB, most of the limit's use at this size, which is why the limit is not
-smaller (Dask pauses a worker at 80 % of its limit, and a paused worker runs no task). The nanny's kill at 95 % of the limit
-is switched off, so an update that needs more memory completes and reports how much; RSS
-without memory-mapped files (which the kernel can evict; XGBoost's external-memory cache is one)
-is printed next to it.
+smaller (Dask pauses a worker at 80 % of its limit, and a paused worker runs no task). The
+nanny's kill at 95 % of the limit is switched off, so an update that needs more memory
+completes and reports how much; RSS without memory-mapped files (which the kernel can evict;
+XGBoost's external-memory cache is one) is printed next to it.
 """
 
 from __future__ import annotations

@@ -165,13 +165,18 @@ def library_line() -> str:
     return ", ".join(f"{name} {version}" for name, version in sorted(versions.items()))
 
 
+def informative(ratio: Ratio) -> bool:
+    """A ratio printed for reference, with no target: "(reference)", "(none set)"."""
+    return ratio.target.startswith("(")
+
+
 def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
 def report(runs: list[Run], *, command: str, started: dt.datetime, loads: tuple[str, str]) -> str:
-    held = sum(r.holds for run in runs for r in run.ratios if "reference" not in r.target)
-    total = sum(1 for run in runs for r in run.ratios if "reference" not in r.target)
+    held = sum(r.holds for run in runs for r in run.ratios if not informative(r))
+    total = sum(1 for run in runs for r in run.ratios if not informative(r))
     lines = [
         "# Benchmark results",
         "",
@@ -194,7 +199,7 @@ def report(runs: list[Run], *, command: str, started: dt.datetime, loads: tuple[
             tail = " / ".join(line.strip() for line in run.tail if line.strip())[-300:]
             lines.append(f"| {run.name} | (failed) | | | no | {cell(why + ': ' + tail)} |")
         for ratio in run.ratios:
-            holds = "reference" if "reference" in ratio.target else "yes" if ratio.holds else "NO"
+            holds = "reference" if informative(ratio) else "yes" if ratio.holds else "NO"
             lines.append(
                 f"| {run.name} | {cell(ratio.name)} | {ratio.value:.3f} | {cell(ratio.target)} "
                 f"| {holds} | {cell(ratio.detail)} |"
