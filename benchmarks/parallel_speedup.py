@@ -3,7 +3,8 @@
 Usage: python -m benchmarks.parallel_speedup [--scale 1.0] [--repeat 3] [--trees 20]
        [--member-rows 150000] [--json]
 
-600k rows (times ``--scale``) in 12 files of 28 float features and a binary label. Two
+600k rows (times ``--scale``) in 12 files of 28 float features and a binary label for the
+ensemble, 2.4M rows (times ``--scale``) in 24 such files for the merge, whose fits are cheap. Two
 LocalClusters live side by side in this process, one single-threaded worker and two; each
 run learns the whole dataset in a fresh store, one cluster after the other, and the best of
 ``--repeat`` runs of each is compared (the machine is shared and noisy).
@@ -41,6 +42,7 @@ from benchmarks.common import (
 
 FILES = 12
 ROWS = 600_000
+MERGE_FILES, MERGE_ROWS = 24, 2_400_000
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -57,8 +59,9 @@ def timed_update(
     root: Path, name: str, client: Any, model: str, params: dict[str, Any], options: Any
 ) -> tuple[float, float, dict[str, Any]]:
     """(wall seconds, worker CPU seconds, ledger notes) of a first fit in a fresh store."""
+    data = root / ("data-merge" if options is None else "data")
     store = distinc.init(
-        str(root / name), data=str(root / "data"), target="label", model=model, params=params,
+        str(root / name), data=str(data), target="label", model=model, params=params,
         classes=[0, 1], options=options,
     )  # fmt: skip
     pids = worker_pids(client)
@@ -108,7 +111,13 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
     ):
         root = Path(tmp)
         write_dataset(root / "data", files=FILES, rows=rows)
-        print(f"parallel_speedup: {FILES * rows:,} rows x 28 features in {FILES} files", flush=True)
+        merge_rows = max(100, int(MERGE_ROWS * args.scale) // MERGE_FILES)
+        write_dataset(root / "data-merge", files=MERGE_FILES, rows=merge_rows, seed=500)
+        print(
+            f"parallel_speedup: ensemble on {FILES * rows:,} rows in {FILES} files, merge on "
+            f"{MERGE_FILES * merge_rows:,} rows in {MERGE_FILES} files, 28 features",
+            flush=True,
+        )
         for attempt in range(args.repeat):
             for workers, client in ((1, one), (2, two)):
                 for case, model, params, options in (
