@@ -1,7 +1,7 @@
 """Per-delta ensemble: a RandomForest update on the delta vs a full retrain on everything.
 
 Usage: python -m benchmarks.ensemble_update [--scale 1.0] [--trees 20] [--member-rows 250000]
-                                             [--repeat 3] [--equal-trees]
+                                             [--repeat 3] [--equal-trees] [--json]
 
 1M base rows + 0.5M delta rows (times ``--scale``), 28 float features, binary label, and a
 100k-row holdout. distinc fits the base (members of about ``--member-rows`` rows, trained in
@@ -32,7 +32,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, roc_auc_score
 
 import distinc
-from benchmarks.common import local_client, ratio_line, timer, write_dataset
+from benchmarks.common import Ratio, add_json_flag, local_client, publish, timer, write_dataset
 
 FILE_ROWS = 50_000
 
@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     parser.add_argument("--member-rows", type=int, default=250_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--equal-trees", action="store_true")
+    add_json_flag(parser)
     args = parser.parse_args(argv)
     rows = max(500, int(FILE_ROWS * args.scale))
     seconds: dict[str, float] = {}
@@ -147,9 +148,21 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         print(f"  {name:<24} {auc:8.4f} {accuracy:9.4f}")
     retrain_auc = scores["full retrain"][0]
     gap = update_metrics["roc_auc"] - retrain_auc
-    print(ratio_line("update time / full retrain time", ratio, "(none set)", True))
-    print(ratio_line("holdout AUC: update - full retrain", gap, "(none set)", True))
-    print(ratio_line("member training speed-up, 1 -> 2 workers", speedup, ">= 1.7", speedup >= 1.7))
+    publish(
+        [
+            Ratio("ensemble: update time / full retrain time", ratio, "(none set)", True),
+            Ratio("ensemble: holdout AUC update - full retrain", gap, "(none set)", True),
+            Ratio(
+                "ensemble: member training speed-up, 1 -> 2 workers",
+                speedup,
+                ">= 1.7",
+                speedup >= 1.7,
+                f"best of {args.repeat}; cores busy {cores[1]:.2f} on 1 worker, "
+                f"{cores[2]:.2f} on 2",
+            ),
+        ],
+        as_json=args.json,
+    )
     return {
         "update_over_retrain": ratio,
         "auc_gap": gap,
