@@ -90,12 +90,14 @@ def _own_client(address: str | None) -> Iterator[Any]:
             logger.info("connected to %s (dashboard: %s)", address, remote.dashboard_link)
             yield remote
         return
-    dashboard = ":0" if importlib.util.find_spec("bokeh") else None
+    # A free port even without bokeh: the scheduler's HTTP server (health, metrics) always
+    # starts, and on the default port it would warn whenever another cluster holds it.
+    dashboard = importlib.util.find_spec("bokeh") is not None
     with (
         LocalCluster(
             **local_cluster_options(),
             processes=True,
-            dashboard_address=dashboard,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as cluster,
         Client(cluster) as local,
