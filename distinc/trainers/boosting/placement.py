@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -50,6 +51,21 @@ def place(workers: Mapping[str, Mapping[str, Any]], choice: str) -> Placement:
         return Placement("dask")
     host = max(sorted(hosts), key=lambda name: threads[name])
     return Placement("local", threads[host], tuple(hosts[host]) if len(hosts) > 1 else ())
+
+
+# How long placement waits for a first worker: a nanny restarting its worker (after a crash or
+# a memory kill) leaves the scheduler briefly without any.
+WORKER_WAIT_SECONDS = 60
+
+
+def available_workers(client: Any) -> Mapping[str, Mapping[str, Any]]:
+    """The cluster's workers, waiting up to ``WORKER_WAIT_SECONDS`` for one if there are none."""
+    workers = cluster_workers(client)
+    if not workers:
+        with contextlib.suppress(TimeoutError):
+            client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        workers = cluster_workers(client)
+    return workers
 
 
 def cluster_workers(client: Any) -> Mapping[str, Mapping[str, Any]]:

@@ -22,7 +22,12 @@ from distinc.trainers.boosting.params import (
     plan_sessions,
     xgboost_feature_names,
 )
-from distinc.trainers.boosting.placement import Placement, cluster_workers, place
+from distinc.trainers.boosting.placement import (
+    Placement,
+    available_workers,
+    cluster_workers,
+    place,
+)
 from distinc.trainers.boosting.rows import LabelCoding, Rows, validation_keys
 
 logger = logging.getLogger("distinc")
@@ -83,7 +88,7 @@ class XGBoostTrainer(Trainer):
         seed = _seed(params)
         old = self._reservoir(job) if options.replay_fraction > 0 else None
         task = self._task(job, admission, params, seed, old)
-        known = cluster_workers(client)
+        known = available_workers(client)
         placement = place(known, options.xgb_backend)
         logger.info(
             "boosting %s on %d row(s) of %d partition(s) (%s backend)",
