@@ -24,6 +24,7 @@ from distinc.ledger.drift import PSI_THRESHOLD, Shift, shift_between
 from distinc.ledger.lineage import Lineage
 from distinc.store.records import learned_stats
 from distinc.store.store import ModelStore
+from distinc.trainers.workers import cluster_workers
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,7 @@ def scan_pending(
     client: Any, source: DataSource, pending: tuple[Partition, ...], contract: ColumnContract
 ) -> list[PartitionProfile]:
     """Profiles (with statistics) of the pending partitions, scanned on the workers."""
-    workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+    workers = max(1, len(cluster_workers(client)))
     total = sum(part.fingerprint.size for part in pending)
     budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
     groups = coalesce(list(pending), lambda part: part.fingerprint.size, budget)

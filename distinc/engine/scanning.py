@@ -21,6 +21,7 @@ from distinc.dataset.tasks import coalesce
 from distinc.ledger.admit import Admission, Admitter, problems_of
 from distinc.ledger.lineage import Lineage
 from distinc.trainers.base import AdmittedGroup
+from distinc.trainers.workers import cluster_workers
 
 # A scan task reads about this many bytes, fewer when that leaves workers idle.
 SCAN_TASK_BYTES = 64 * 2**20
@@ -39,7 +40,7 @@ def batches_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> dict[str
 
 
 def cluster_memory(client: Any) -> int:
-    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    workers = cluster_workers(client).values()
     return int(sum(worker.get("memory_limit") or 0 for worker in workers))
 
 
@@ -67,7 +68,7 @@ class DeltaScan:
         from distributed import as_completed
 
         self.contract = contract
-        workers = max(1, len(client.scheduler_info(n_workers=-1)["workers"]))
+        workers = max(1, len(cluster_workers(client)))
         total = sum(part.fingerprint.size for part in selected)
         budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
         self.parts = coalesce(list(selected), lambda part: part.fingerprint.size, budget)

@@ -34,6 +34,7 @@ from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingR
 from distinc.trainers.epochs import EpochDelta
 from distinc.trainers.recipe import fresh_model, with_vocabularies
 from distinc.trainers.resume import resuming
+from distinc.trainers.workers import cluster_workers
 
 # Reads are submitted ahead of the model while those pending hold less than this share of the
 # smallest worker's memory limit (decoded bytes); a group larger than it is never read ahead.
@@ -108,7 +109,7 @@ def decoded_bytes(group: AdmittedGroup, contract: ColumnContract) -> int:
 
 def read_ahead_budget(client: Any) -> float:
     """Decoded bytes that reads in flight may hold: a share of the smallest worker's limit."""
-    workers = client.scheduler_info(n_workers=-1)["workers"].values()
+    workers = cluster_workers(client).values()
     limits = [int(worker.get("memory_limit") or 0) for worker in workers]
     known = [limit for limit in limits if limit > 0]
     return READ_AHEAD_SHARE * min(known) if known else math.inf

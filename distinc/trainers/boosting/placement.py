@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from distinc.exceptions import ConfigurationError
+from distinc.trainers.workers import cluster_workers
 
 
 @dataclass(frozen=True)
@@ -65,9 +66,4 @@ def available_workers(client: Any) -> Mapping[str, Mapping[str, Any]]:
         with contextlib.suppress(TimeoutError):
             client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
         workers = cluster_workers(client)
-    return workers
-
-
-def cluster_workers(client: Any) -> Mapping[str, Mapping[str, Any]]:
-    workers: Mapping[str, Mapping[str, Any]] = client.scheduler_info(n_workers=-1)["workers"]
     return workers

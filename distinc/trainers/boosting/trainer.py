@@ -22,13 +22,9 @@ from distinc.trainers.boosting.params import (
     plan_sessions,
     xgboost_feature_names,
 )
-from distinc.trainers.boosting.placement import (
-    Placement,
-    available_workers,
-    cluster_workers,
-    place,
-)
+from distinc.trainers.boosting.placement import Placement, available_workers, place
 from distinc.trainers.boosting.rows import LabelCoding, Rows, validation_keys
+from distinc.trainers.workers import cluster_workers
 
 logger = logging.getLogger("distinc")
 
