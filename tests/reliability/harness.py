@@ -89,6 +89,9 @@ class StrategyCase:
 
 
 SGD_PARAMS = {"loss": "log_loss", "random_state": 0}
+# The partitions the ``trained`` fixture's store learned as version 1.
+TRAINED_FIRST = ("p0.parquet", "p1.parquet", "p2.parquet")
+
 STREAM = StrategyCase(
     "stream",
     "SGDClassifier",

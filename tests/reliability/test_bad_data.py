@@ -23,6 +23,7 @@ from tests.reliability import backends, procs
 from tests.reliability.harness import (
     CLASSES,
     STREAM,
+    TRAINED_FIRST,
     add_partitions,
     assert_consistent,
     assert_equals_clean_run,
@@ -33,16 +34,7 @@ from tests.reliability.harness import (
 )
 from tests.reliability.tally import tally
 
-FIRST = ["p0.parquet", "p1.parquet", "p2.parquet"]
-
-
-@pytest.fixture
-def trained(tmp_path: Path, client: Any) -> tuple[Path, Path]:
-    """A dataset of three partitions and a store at version 1 that learned them."""
-    data = tmp_path / "data"
-    add_partitions(data, FIRST)
-    new_store(tmp_path, data).update(client=client)
-    return data, tmp_path / "store"
+FIRST = list(TRAINED_FIRST)
 
 
 def frames(data: Path, keys: list[str]) -> list[pd.DataFrame]:

@@ -13,25 +13,17 @@ import pytest
 import distinc
 from tests.reliability import procs
 from tests.reliability.harness import (
+    TRAINED_FIRST,
     add_partitions,
     assert_consistent,
     assert_equals_clean_run,
     assert_learned_once,
-    new_store,
     refused,
     snapshot,
 )
 from tests.reliability.tally import tally
 
-FIRST = ["p0.parquet", "p1.parquet", "p2.parquet"]
-
-
-@pytest.fixture
-def trained(tmp_path: Path, client: Any) -> tuple[Path, Path]:
-    data = tmp_path / "data"
-    add_partitions(data, FIRST)
-    new_store(tmp_path, data).update(client=client)
-    return data, tmp_path / "store"
+FIRST = list(TRAINED_FIRST)
 
 
 def entry_file(store: Path, version: int) -> Path:
