@@ -49,6 +49,7 @@ PRELOAD = [
     "tests.reliability.procs",
 ]
 TIMEOUT = 300.0
+STACK_DUMP_SECONDS = 2.0
 COMPUTING = ("update", "predict", "evaluate", "demo")
 SCHEDULER = "DASK_SCHEDULER_ADDRESS"
 
@@ -175,20 +176,32 @@ class Running:
             try:
                 code = self._popen.wait(timeout)
             except subprocess.TimeoutExpired:
-                self._popen.kill()
-                self._popen.wait()
-                raise AssertionError(f"distinc {' '.join(self.args)} hung") from None
+                raise AssertionError(self.hung()) from None
         else:
             self._process.join(timeout)
             if self._process.exitcode is None:
-                self._process.kill()
-                self._process.join()
-                raise AssertionError(f"distinc {' '.join(self.args)} hung")
+                raise AssertionError(self.hung())
             code = self._process.exitcode
             self._process.close()
+        return self._finished(int(code))
+
+    def hung(self) -> str:
+        """Kill a command that stopped making progress; what it was doing, from its own stacks."""
+        os.kill(self.pid, signal.SIGUSR1)  # distinc's CLI prints every thread's stack on it
+        time.sleep(STACK_DUMP_SECONDS)
+        os.kill(self.pid, signal.SIGKILL)
+        if self._popen is not None:
+            self._popen.wait()
+        else:
+            self._process.join()
+        stderr = self.err.read_text(errors="replace")
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return f"distinc {' '.join(self.args)} hung; its threads:\n{stderr[-20000:]}"
+
+    def _finished(self, code: int) -> Finished:
         finished = Finished(
             self.args,
-            int(code),
+            code,
             self.out.read_text(errors="replace"),
             self.err.read_text(errors="replace"),
         )

@@ -32,11 +32,21 @@ UPDATERS = 4
 FIRST = ["a.parquet", "b.parquet"]
 
 
+# Well under the paused updaters' own limit (faults.PAUSE_LIMIT_SECONDS), so they are still there.
+STALL_SECONDS = 120.0
+
+
 def wait_until_waiting(gate: Path, running: list[procs.Running]) -> None:
-    """Wait until every updater is paused at the gate (or fail if one ended instead)."""
-    while len(list(gate.parent.glob(f"{gate.name}.*.waiting"))) < len(running):
+    """Wait until every updater is paused at the gate (or fail if one ended or stalled)."""
+    deadline = time.monotonic() + STALL_SECONDS
+    while len(waiting := list(gate.parent.glob(f"{gate.name}.*.waiting"))) < len(running):
         ended = [r.wait() for r in running if r.poll() is not None]
         assert not ended, ended[0].describe()
+        if time.monotonic() > deadline:
+            paused = {int(path.name.split(".")[-2]) for path in waiting}
+            stalled = [r.hung() for r in running if r.pid not in paused]
+            gate.touch()
+            raise AssertionError("\n\n".join(stalled))
         time.sleep(0.02)
 
 
