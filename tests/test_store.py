@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import pickle
+import threading
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -156,6 +158,31 @@ def test_garbage_is_collected_only_after_the_grace_period(store: ModelStore) -> 
     assert store.collect_garbage() == []
     assert store.collect_garbage(grace_seconds=0) == [orphan.path]
     assert store.files.exists(kept) and not store.files.exists(orphan.path)
+
+
+def test_garbage_collection_skips_files_that_other_runs_remove_meanwhile(
+    store: ModelStore,
+) -> None:
+    """Racing committers create and remove temporary entries while a winner collects garbage
+    (as four cron jobs do): what vanished after the listing is skipped, never an error."""
+    commit_version(store, 1)
+    ledger = Path(store.files.path("ledger"))
+    stop = threading.Event()
+
+    def commit_attempts() -> None:
+        while not stop.is_set():
+            temporary = ledger / f"00000002.json.{uuid.uuid4().hex}.tmp"
+            temporary.write_bytes(b"{}")
+            temporary.unlink()
+
+    racer = threading.Thread(target=commit_attempts)
+    racer.start()
+    try:
+        for _ in range(300):
+            assert store.collect_garbage() == []
+    finally:
+        stop.set()
+        racer.join()
 
 
 def test_create_and_open_errors(tmp_path: Path) -> None:

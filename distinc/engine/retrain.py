@@ -22,7 +22,7 @@ from distinc.dataset.stats import DeltaStats
 from distinc.engine.cluster import dask_client, warm_workers
 from distinc.engine.progress import ProgressCallback, Tracker
 from distinc.engine.scanning import DeltaScan, worth_keeping
-from distinc.engine.update import _write_artifacts, worker_modules
+from distinc.engine.update import _write_artifacts, collect_leftovers, worker_modules
 from distinc.exceptions import PartitionChangedError, PartitionMissingError, VersionNotFoundError
 from distinc.ledger.admit import Admission
 from distinc.ledger.entry import LedgerEntry, SkippedPartition
@@ -176,5 +176,5 @@ def commit_retrain(store: ModelStore, done: Retrain) -> LedgerEntry:
         notes={"retrain_of": done.base.version, **done.result.notes},
     )
     entry = store.commit(entry)
-    store.collect_garbage()
+    collect_leftovers(store)
     return entry

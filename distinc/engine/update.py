@@ -198,8 +198,17 @@ def update(
     faults.reach("before-commit")
     entry = _commit(store, entry)
     faults.reach("after-commit")
-    store.collect_garbage()
+    collect_leftovers(store)
     return UpdateResult(plan, entry=entry, version=entry.version, warnings=warnings)
+
+
+def collect_leftovers(store: ModelStore) -> None:
+    """Collect crashed runs' leftovers once a version is committed; a failure here does not
+    undo the commit, so it is a warning (the next run collects them)."""
+    try:
+        store.collect_garbage()
+    except OSError as exc:
+        logger.warning("Leftovers of crashed runs were not collected this time: %s", exc)
 
 
 def worker_modules(estimator: str, trainer: Any) -> tuple[str, ...]:

@@ -13,6 +13,7 @@ are unreferenced and never read; ``collect_garbage`` removes them after a grace 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -289,8 +290,10 @@ class ModelStore:
         for path in candidates:
             if path in referenced:
                 continue
-            modified = self.files.modified(path)
-            if modified is not None and now - modified >= grace_seconds:
-                self.files.delete(path)
-                removed.append(path)
+            # Another run may remove its own file (a temporary entry, a probe) after the listing.
+            with contextlib.suppress(FileNotFoundError):
+                modified = self.files.modified(path)
+                if modified is not None and now - modified >= grace_seconds:
+                    self.files.delete(path)
+                    removed.append(path)
         return removed
