@@ -116,8 +116,8 @@ class TrainingOptions:
     Parameters
     ----------
     task_rows
-        Consecutive small partitions are read and trained in one Dask task of about this many
-        rows, so per-task scheduling cost stays small; each partition keeps its own ledger entry.
+        Ignored; kept so that specs stored by earlier versions open. (The scan sizes its tasks
+        from the files' sizes; no option ever read this one.)
     prefetch
         How many tasks' worth of partitions the partial_fit stream reads ahead of the model.
     durable

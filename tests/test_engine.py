@@ -49,7 +49,7 @@ def plain_loop(files: list[Path], classes: list[int]) -> SGDClassifier:
 def test_updates_learn_each_partition_once_and_equal_a_plain_loop(
     tmp_path: Path, data_dir: Path, client: object
 ) -> None:
-    model = new_model(tmp_path, data_dir, options=distinc.TrainingOptions(task_rows=600))
+    model = new_model(tmp_path, data_dir)
     first = model.update(client=client)
     assert first.version == 1 and first.entry is not None
     assert [p.key for p in first.entry.partitions] == [f"part-{i:02d}.parquet" for i in range(3)]

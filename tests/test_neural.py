@@ -50,7 +50,7 @@ def test_epochs_pass_over_each_delta_in_order_like_a_plain_loop(
         target="label",
         model="MLPClassifier",
         params=MLP,
-        options=distinc.TrainingOptions(epochs=3, task_rows=300),
+        options=distinc.TrainingOptions(epochs=3),
     )
     first = model.update(client=client).entry
     assert first is not None and first.notes["tasks"] == 9

@@ -52,7 +52,6 @@ def test_a_delta_not_kept_streams_within_the_read_budget_and_equals_a_plain_loop
         model="SGDClassifier",
         params=PARAMS,
         classes=[0, 1],
-        options=distinc.TrainingOptions(task_rows=300),
     )
     entry = model.update(client=client).entry
     assert entry is not None and len(entry.partitions) == 6

@@ -38,7 +38,6 @@ def cmd_init(args: argparse.Namespace) -> int:
         classes=parse_list(args.classes),
         strategy=args.strategy,
         options=TrainingOptions(
-            task_rows=args.task_rows,
             prefetch=args.prefetch,
             durable=args.fsync,
             **strategy_options(args),

@@ -124,13 +124,6 @@ def build_parser() -> argparse.ArgumentParser:
         "partial_fit)",
     )
     init.add_argument(
-        "--task-rows",
-        type=int,
-        default=200_000,
-        metavar="N",
-        help="rows per training task; small partitions are grouped up to it (default: 200000)",
-    )
-    init.add_argument(
         "--prefetch",
         type=int,
         default=2,
