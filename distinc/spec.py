@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -47,6 +48,14 @@ def _number_in(low: float, high: float, *, high_open: bool) -> tuple[Callable[[A
     return check, f"a number in [{low}, {high}{')' if high_open else ']'}"
 
 
+def _finite_at_least(low: float) -> tuple[Callable[[Any], bool], str]:
+    def check(value: Any) -> bool:
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return number and math.isfinite(value) and value >= low
+
+    return check, f"a finite number >= {low}"
+
+
 def _number_between(low: float, high: float | None) -> tuple[Callable[[Any], bool], str]:
     def check(value: Any) -> bool:
         number = isinstance(value, int | float) and not isinstance(value, bool)
@@ -79,6 +88,7 @@ _OPTION_RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "allow_new_classes": _flag(),
     # partial_fit stream
     "epochs": _int_at_least(1),
+    "fit_batch_mb": _finite_at_least(0),
     # encodings for models without native categorical support
     "encoding": _one_of("vocabulary", "hash"),
     "encoding_width": _int_at_least(1),
@@ -94,6 +104,7 @@ OPTION_STRATEGIES: dict[str, tuple[str, ...]] = {
     "allow_new_classes": ("ensemble",),
     "decay_half_life": ("ensemble", "xgboost"),
     "epochs": ("stream",),
+    "fit_batch_mb": ("stream",),
     "rounds": ("xgboost",),
     "update_rounds": ("xgboost",),
     "xgb_mode": ("xgboost",),
@@ -117,7 +128,7 @@ class TrainingOptions:
     ----------
     task_rows
         Ignored; kept so that specs stored by earlier versions open. (The scan sizes its tasks
-        from the files' sizes; no option ever read this one.)
+        from the files' sizes; ``fit_batch_mb`` batches ``partial_fit`` calls.)
     prefetch
         How many tasks' worth of partitions the partial_fit stream reads ahead of the model.
     durable
@@ -158,6 +169,13 @@ class TrainingOptions:
         versions ago weighs ``0.5 ** (k / half_life)`` (delta rows weigh 1); ``None``: no decay.
     epochs
         partial_fit stream: passes over the delta per update (for neural nets and SGD).
+    fit_batch_mb
+        partial_fit stream: ``0`` (the default) calls ``partial_fit`` once per partition, so the
+        model equals a plain loop over the files. Above 0, consecutive partitions are grouped,
+        in training order, until their Parquet files reach this many megabytes (2**20 bytes),
+        and each group is learned by one ``partial_fit`` call on its rows concatenated: fewer
+        calls for many small files, and a model that equals a loop over those groups. The
+        groups follow from the file sizes alone, never from the cluster.
     encoding
         How categorical features reach models without native categorical support:
         ``"vocabulary"`` (a slot per category in order of first sight, then a shared unseen
@@ -190,6 +208,7 @@ class TrainingOptions:
     stacking_fraction: float = 0.2
     allow_new_classes: bool = False
     epochs: int = 1
+    fit_batch_mb: float = 0.0
     encoding: str = "vocabulary"
     encoding_width: int = 32
     scale: str = "none"

@@ -33,6 +33,7 @@ _STRATEGY_FLAGS = (
     "allow_new_classes",
     "decay_half_life",
     "epochs",
+    "fit_batch_mb",
     "rounds",
     "update_rounds",
     "xgb_mode",
@@ -97,6 +98,14 @@ def add_strategy_flags(parser: argparse.ArgumentParser) -> None:
         type=int,
         metavar="E",
         help="passes over the delta per update, for neural nets and SGD (default: 1)",
+    )
+    stream.add_argument(
+        "--fit-batch-mb",
+        type=float,
+        metavar="MB",
+        help="learn consecutive files of about MB megabytes with one partial_fit call on their "
+        "rows joined, for many small files; the model then equals a loop over those batches "
+        "(default: 0, one call per file)",
     )
     encoding = parser.add_argument_group("encodings (models without native categorical support)")
     encoding.add_argument(

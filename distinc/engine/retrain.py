@@ -32,6 +32,7 @@ from distinc.store.store import ModelStore
 from distinc.store.versions import library_versions
 from distinc.trainers import trainer_for
 from distinc.trainers.base import TrainingJob, TrainingResult
+from distinc.trainers.batching import fit_batch_bytes
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ def retrain(
             lineage=Lineage(),
             declared_classes=lineage.classes or spec.classes,
             keep=trainer.uses_batches and worth_keeping(dask, partitions),
+            task_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
         )
         tracker.start(delta)
         try:

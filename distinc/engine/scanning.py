@@ -51,7 +51,12 @@ def worth_keeping(client: Any, partitions: Sequence[Partition]) -> bool:
 
 
 class DeltaScan:
-    """The ``Delta`` of an update: scans submitted at construction, verdicts on demand."""
+    """The ``Delta`` of an update: scans submitted at construction, verdicts on demand.
+
+    Each scan task takes consecutive partitions of about ``SCAN_TASK_BYTES`` of files, fewer
+    when that would leave workers idle; a fixed ``task_bytes`` replaces that budget, so the
+    groups strategies receive depend on the file sizes alone (fit batches need that).
+    """
 
     def __init__(
         self,
@@ -64,13 +69,17 @@ class DeltaScan:
         declared_classes: tuple[Any, ...] | None,
         allow_new_classes: bool = False,
         keep: bool,
+        task_bytes: int | None = None,
     ) -> None:
         from distributed import as_completed
 
         self.contract = contract
-        workers = max(1, len(cluster_workers(client)))
         total = sum(part.fingerprint.size for part in selected)
-        budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
+        if task_bytes is not None:
+            budget = max(1, task_bytes)
+        else:
+            workers = max(1, len(cluster_workers(client)))
+            budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
         self.parts = coalesce(list(selected), lambda part: part.fingerprint.size, budget)
         self.sample_every = sample_step(total, len(contract.columns))
         pinned = lineage.classes or declared_classes

@@ -32,6 +32,7 @@ from distinc.store.store import ModelStore
 from distinc.store.versions import library_versions
 from distinc.trainers import trainer_for
 from distinc.trainers.base import TrainingJob, TrainingResult
+from distinc.trainers.batching import fit_batch_bytes
 
 logger = logging.getLogger("distinc")
 
@@ -135,6 +136,7 @@ def update(
             declared_classes=spec.classes,
             allow_new_classes=spec.options.allow_new_classes,
             keep=keep,
+            task_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
         )
         tracker.start(delta)
         logger.info(

@@ -17,7 +17,7 @@ import copy
 import math
 import uuid
 from collections import deque
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -31,6 +31,7 @@ from distinc.dataset.schema import ColumnContract
 from distinc.estimators import build_estimator
 from distinc.trainers import task_faults
 from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingResult
+from distinc.trainers.batching import joined
 from distinc.trainers.epochs import EpochDelta
 from distinc.trainers.recipe import fresh_model, with_vocabularies
 from distinc.trainers.resume import resuming
@@ -57,20 +58,33 @@ def fit_group(
     estimator: str,
     params: dict[str, Any],
     classes: tuple[Any, ...] | None,
+    *,
+    concatenate: bool = False,
 ) -> Any:
     """``partial_fit`` a copy of ``model`` on each partition in order; the input is untouched.
 
-    A partition whose batch was not kept is read here.
+    A partition whose batch was not kept is read here. With ``concatenate``, the group's
+    partitions are learned by one ``partial_fit`` call on their rows in order (fit batches).
     """
     model = build_estimator(estimator, params) if model is None else copy.deepcopy(model)
     fit_params = {"classes": np.asarray(classes)} if classes is not None else {}
+
+    def each() -> Iterator[Batch]:
+        for key, batch in _in_order(keys, batches, source, contract):
+            task_faults.reach(key)
+            yield batch
+
+    fits: Iterable[Batch] = each()
+    if concatenate:
+        pieces = list(fits)
+        fits = [joined(pieces)] if pieces else []
+        del pieces  # partitions this task read itself are freed before the fit
     # The scan already proved every value finite (a changed file fails the final fingerprint
     # check) and the parameters were validated when the estimator was built, so scikit-learn
     # need not check again on the critical path: it costs milliseconds per call, which many
     # small partitions multiply.
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for key, (features, labels) in _in_order(keys, batches, source, contract):
-            task_faults.reach(key)
+        for features, labels in fits:
             if labels is None:
                 model.partial_fit(features)
             else:
@@ -196,6 +210,7 @@ class StreamTrainer(Trainer):
                 spec.estimator,
                 spec.params,
                 classes,
+                concatenate=spec.options.fit_batch_mb > 0,
                 key=f"distinc-fit-{job.run_id}-{attempt}-{group.index}",
                 retries=2,
                 priority=1,  # the model's path is the critical path: ahead of queued scans
