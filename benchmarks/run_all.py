@@ -41,7 +41,7 @@ SCALES: dict[str, list[str]] = {
     "ensemble_update": ["--scale", "0.1", "--repeat", "2"],
     # Full size: the targets are stated for 1,000 trained partitions and 100,000 to plan.
     "history_growth": ["--repeat", "5"],
-    "small_partitions": ["--scale", "0.3"],
+    "small_partitions": ["--scale", "0.3", "--fit-batch-mb", "8"],
 }
 NOT_BENCHMARKS = {"__init__", "common", "run_all"}
 TIMEOUT = 30 * 60

@@ -1,18 +1,24 @@
 """Scheduler overhead: many small partitions against few large ones, same rows, same model.
 
-Usage: python -m benchmarks.small_partitions [--scale 1.0] [--repeat 3] [--features 10] [--json]
+Usage: python -m benchmarks.small_partitions [--scale 1.0] [--repeat 3] [--features 10]
+       [--fit-batch-mb 8] [--json]
 
 The same 10,000,000 rows (times ``--scale``; ``--features`` float features and a binary
 label) are written twice: as 10,000 partitions of 1,000 rows and as 100 partitions of
 100,000 rows (times ``--scale`` partitions, the rows per partition stay). An SGDClassifier
 store learns each dataset in one ``distinc update`` (listing, scanning, admission, training,
 writing, committing; every partition gets its own ledger record). Fresh stores each run,
-the two layouts interleaved, median of ``--repeat``. Target: small / large <= 1.5.
+the layouts interleaved, median of ``--repeat``. Target: small / large <= 1.5.
 
-For reference, the same ratio of a plain single-process loop (read a file, ``partial_fit`` it)
-is printed: scikit-learn's fixed cost per ``partial_fit`` call (input validation, class
-weights: about 1-3 ms here) is paid once per partition by any loop whose model must equal one
-call per partition, which is what distinc's stream promises.
+The stores are made twice. With ``--fit-batch-mb`` (default 8: a large partition here is
+about 9.6 MB of Parquet, so each stays a batch of its own, while about 88 small ones make
+one), consecutive files are learned by one ``partial_fit`` call on their rows joined; the
+target applies to that row, and the model is checked against a plain loop over the same
+batches. Without it (the default of distinc), every partition gets its own ``partial_fit``
+call, so the model equals a plain loop over the files; that ratio is printed for reference,
+next to the same ratio of a plain single-process loop (read a file, ``partial_fit`` it):
+scikit-learn's fixed cost per call (about 1-5 ms here, even with validation skipped) is paid
+once per partition by any loop whose model must equal one call per partition.
 
 Everything runs in this process: distinc on a LocalCluster of two single-threaded workers.
 """
@@ -33,7 +39,9 @@ import sklearn
 from sklearn.linear_model import SGDClassifier
 
 import distinc
-from benchmarks.common import Outcome, local_client, median, report
+from benchmarks.common import Ratio, add_json_flag, local_client, median, publish
+from distinc.dataset.tasks import coalesce
+from distinc.trainers.batching import MEGABYTE
 
 PARAMS = {"loss": "log_loss", "random_state": 0}
 SMALL_ROWS, LARGE_ROWS = 1_000, 100_000
@@ -58,7 +66,10 @@ def write_layouts(root: Path, *, blocks: int, features: int) -> tuple[Path, Path
     return small, large
 
 
-def learn(root: Path, data: Path, name: str, client: Any) -> tuple[float, int]:
+def learn(
+    root: Path, data: Path, name: str, client: Any, *, fit_batch_mb: float = 0
+) -> tuple[float, int, Any]:
+    """Seconds of one update learning ``data`` in a fresh store, its partitions, its model."""
     model = distinc.init(
         str(root / name),
         data=str(data),
@@ -66,12 +77,37 @@ def learn(root: Path, data: Path, name: str, client: Any) -> tuple[float, int]:
         model="SGDClassifier",
         params=PARAMS,
         classes=[0, 1],
+        options=distinc.TrainingOptions(fit_batch_mb=fit_batch_mb),
     )
     started = time.perf_counter()
     result = model.update(client=client)
     seconds = time.perf_counter() - started
     assert result.entry is not None
-    return seconds, len(result.entry.partitions)
+    return seconds, len(result.entry.partitions), model.model()
+
+
+def read_xy(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    table = pq.read_table(path)
+    labels = table.column("label").to_numpy()
+    features = np.column_stack([table.column(name).to_numpy() for name in table.column_names[:-1]])
+    return features, labels
+
+
+def batches_of(data: Path, fit_batch_mb: float) -> list[list[Path]]:
+    """The files in training order, in the batches ``fit_batch_mb`` makes of them."""
+    paths = sorted(data.iterdir())
+    budget = round(fit_batch_mb * MEGABYTE)
+    return coalesce(paths, lambda path: path.stat().st_size, budget)
+
+
+def batch_loop(batches: list[list[Path]]) -> SGDClassifier:
+    """A plain loop calling ``partial_fit`` once per batch, on its files' rows joined."""
+    model = SGDClassifier(**PARAMS)
+    for batch in batches:
+        pieces = [read_xy(path) for path in batch]
+        features = np.concatenate([features for features, _ in pieces])
+        model.partial_fit(features, np.concatenate([y for _, y in pieces]), classes=[0, 1])
+    return model
 
 
 def plain_loop(data: Path) -> float:
@@ -81,24 +117,35 @@ def plain_loop(data: Path) -> float:
     started = time.perf_counter()
     with sklearn.config_context(assume_finite=True):
         for path in sorted(data.iterdir()):
-            table = pq.read_table(path)
-            labels = table.column("label").to_numpy()
-            features = np.column_stack(
-                [table.column(name).to_numpy() for name in table.column_names[:-1]]
-            )
-            model.partial_fit(features, labels, classes=classes)
+            model.partial_fit(*read_xy(path), classes=classes)
     return time.perf_counter() - started
 
 
-def main(argv: list[str] | None = None) -> list[Outcome]:
+def same_model(got: Any, expected: SGDClassifier) -> bool:
+    return bool(
+        np.array_equal(got.coef_, expected.coef_)
+        and np.array_equal(got.intercept_, expected.intercept_)
+    )
+
+
+def main(argv: list[str] | None = None) -> list[Ratio]:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies the partitions")
     parser.add_argument("--features", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--json", action="store_true", help="print the outcomes as JSON last")
+    parser.add_argument(
+        "--fit-batch-mb",
+        type=float,
+        default=8.0,
+        help="fit_batch_mb of the batched stores (default: 8, about one large partition)",
+    )
+    add_json_flag(parser)
     args = parser.parse_args(argv)
+    mb = args.fit_batch_mb
     blocks = max(2, round(100 * args.scale))
-    seconds: dict[str, list[float]] = {"small": [], "large": []}
+    # (layout, fit_batch_mb) of each store an attempt makes; 0 is one call per partition.
+    runs = [(layout, batch) for layout in ("small", "large") for batch in (mb, 0.0)]
+    seconds: dict[tuple[str, float], list[float]] = {run: [] for run in runs}
     loop: dict[str, list[float]] = {"small": [], "large": []}
     with tempfile.TemporaryDirectory(prefix="distinc-bench-") as tmp:
         root = Path(tmp)
@@ -110,11 +157,15 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
                 strict=True,
             )
         )
+        batches = {name: batches_of(data, mb) for name, data in layouts.items()}
+        calls = f"{len(batches['small']):,} and {len(batches['large']):,} partial_fit calls"
         print(
             f"small_partitions: {blocks * LARGE_ROWS:,} rows as {blocks * 100:,} x "
             f"{SMALL_ROWS:,} and {blocks} x {LARGE_ROWS:,} rows "
-            f"(written in {time.perf_counter() - started:.0f} s)"
+            f"(written in {time.perf_counter() - started:.0f} s); fit batches of {mb:g} MB "
+            f"make {calls}"
         )
+        same = False
         with local_client() as client:
             warm = root / "warm"
             warm.mkdir()
@@ -122,28 +173,54 @@ def main(argv: list[str] | None = None) -> list[Outcome]:
                 (warm / path.name).write_bytes(path.read_bytes())
             learn(root, warm, "warm", client)  # workers import what updates need, untimed
             for attempt in range(args.repeat):
-                for name, data in layouts.items():
-                    value, learned = learn(root, data, f"{name}-{attempt}", client)
-                    seconds[name].append(value)
-                    loop[name].append(plain_loop(data))
+                for layout, batch in runs:
+                    store = f"{layout}-{batch:g}-{attempt}"
+                    value, learned, model = learn(
+                        root, layouts[layout], store, client, fit_batch_mb=batch
+                    )
+                    seconds[layout, batch].append(value)
+                    how = f"fit batches of {batch:g} MB" if batch else "a call per partition"
+                    extra = ""
+                    if not batch:
+                        loop[layout].append(plain_loop(layouts[layout]))
+                        extra = f"   (plain loop {loop[layout][-1]:6.2f} s)"
                     print(
-                        f"  {name:<5} ({learned:>6,} partitions), run {attempt + 1}: "
-                        f"{value:6.2f} s   (plain loop {loop[name][-1]:6.2f} s)",
+                        f"  {layout:<5} ({learned:>6,} partitions, {how:<22}), "
+                        f"run {attempt + 1}: {value:6.2f} s{extra}",
                         flush=True,
                     )
-    ratio = median(seconds["small"]) / median(seconds["large"])
+                    if batch and layout == "small" and attempt == 0:
+                        same = same_model(model, batch_loop(batches["small"]))
+    medians = {run: median(values) for run, values in seconds.items()}
+    batched = medians["small", mb] / medians["large", mb]
+    per_partition = medians["small", 0.0] / medians["large", 0.0]
     floor = median(loop["small"]) / median(loop["large"])
     print(
-        f"  median: small {median(seconds['small']):.2f} s, large {median(seconds['large']):.2f} s"
-        f"; a plain single-process partial_fit loop: small / large = {floor:.2f}\n"
-        "  (the loop's ratio is the floor while every partition gets its own partial_fit call,"
-        " which keeps the model equal to that loop's)"
+        "  medians: "
+        + ", ".join(
+            f"{layout} {f'{batch:g} MB batches' if batch else 'per partition'} {value:.2f} s"
+            for (layout, batch), value in medians.items()
+        )
     )
-    return report(
-        "small_partitions",
-        [Outcome("update time, 1,000-row / 100,000-row partitions", ratio, "<= 1.5", ratio <= 1.5)],
-        as_json=args.json,
-    )
+    ratios = [
+        Ratio(
+            f"update time, 1,000-row / 100,000-row partitions, fit batches of {mb:g} MB",
+            batched,
+            "<= 1.5",
+            batched <= 1.5,
+            f"median of {args.repeat}; {calls}; same model as a plain loop over those "
+            f"batches: {same}",
+        ),
+        Ratio(
+            "update time, 1,000-row / 100,000-row partitions, one partial_fit per partition",
+            per_partition,
+            "(reference)",
+            True,
+            f"median of {args.repeat}; a plain single-process loop over the files: {floor:.2f}",
+        ),
+    ]
+    publish(ratios, as_json=args.json)
+    return ratios
 
 
 if __name__ == "__main__":
