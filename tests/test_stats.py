@@ -5,9 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
+from datasketches import kll_doubles_sketch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from distinc.dataset.reading import contract_features
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import (
     CategorySummary,
@@ -63,6 +65,35 @@ def test_sampling_takes_every_nth_row_and_keeps_the_full_row_count() -> None:
     assert isinstance(summary, NumericSummary)
     assert stats.rows == 1000 and summary.count == 100
     assert sample_step(0, 3) == 1 and sample_step(10**12, 3) > 1
+
+
+@pytest.mark.parametrize(("rows", "step"), [(150, 1), (3000, 1), (3000, 7)])
+def test_stats_from_the_scans_feature_matrix_match_those_from_arrow(rows: int, step: int) -> None:
+    data = table(rows, seed=4)
+    holes = data.column("a").to_numpy().copy()
+    holes[::17], holes[5], holes[8] = np.nan, np.inf, -np.inf
+    data = data.set_column(0, "a", pa.array(holes))
+    contract = ColumnContract(("a", "b"), ("double", "int64"), "y", "regression")
+    matrix = contract_features(data, contract)
+    both = [
+        partition_stats(data, contract, sample_every=step, offset=3, matrix=found)
+        for found in (None, matrix)
+    ]
+    assert [list(stats.columns) for stats in both] == [["a", "b"]] * 2
+    points = np.linspace(-3, 4, 29)
+    # Up to 200 values a sketch keeps them all and is exact; beyond, it is within its rank error.
+    tolerance = 1e-12 if rows // step <= 200 else rank_error()
+    for name in ("a", "b", "y"):
+        values = data.column(name).to_numpy().astype(float)[3 % step :: step]
+        finite = np.sort(values[np.isfinite(values)])
+        exact = np.searchsorted(finite, points, side="right") / len(finite)
+        for stats in both:
+            summary = stats.target if name == "y" else stats.columns[name]
+            assert isinstance(summary, NumericSummary), name
+            assert (summary.count, summary.missing) == (len(finite), len(values) - len(finite))
+            sketch = kll_doubles_sketch.deserialize(summary.sketch)
+            assert (sketch.get_min_value(), sketch.get_max_value()) == (finite[0], finite[-1])
+            assert np.abs(summary.cdf(points) - exact).max() <= tolerance, name
 
 
 def test_merged_stats_match_the_stats_of_all_rows() -> None:

@@ -150,6 +150,7 @@ def scan_partition(
             sample_every=sample_every,
             offset=int(digest[-8:], 16),
             labels=labels,
+            matrix=matrix,
         ),
     )
     has_target = target is None or target in table.column_names
