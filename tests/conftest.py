@@ -33,6 +33,24 @@ def client(cluster: object) -> Iterator[object]:
         yield session_client
 
 
+@pytest.fixture(scope="module")
+def one_worker() -> Iterator[object]:
+    """A cluster of one single-threaded worker: training is then exactly reproducible."""
+    from distributed import Client, LocalCluster
+
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,
+        ) as local,
+        Client(local) as one,
+    ):
+        yield one
+
+
 @pytest.fixture(scope="session")
 def scheduler_address(cluster: object) -> str:
     return str(cluster.scheduler_address)  # type: ignore[attr-defined]

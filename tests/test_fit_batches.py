@@ -8,7 +8,7 @@ reach the fit tasks and however many workers there are; every file keeps its led
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,23 +120,6 @@ def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     assert same(model.model(), loop(batches))
     assert not same(model.model(), loop([[path] for batch in batches for path in batch]))
     assert model.verify() == []
-
-
-@pytest.fixture
-def one_worker() -> Iterator[Any]:
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=40,
-        ) as cluster,
-        Client(cluster) as local,
-    ):
-        yield local
 
 
 def test_groups_do_not_depend_on_the_workers_and_later_updates_group_their_own_delta(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,24 +18,6 @@ from tests.inotify import OpenWatch
 from tests.xgbdata import city_frame, noisy_frame
 
 PARAMS = {"max_depth": 3, "eta": 0.3, "seed": 7, "subsample": 0.8}
-
-
-@pytest.fixture(scope="module")
-def one_worker() -> Iterator[Any]:
-    """A cluster of one single-threaded worker: training is then exactly reproducible."""
-    from distributed import Client, LocalCluster
-
-    with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=40,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        yield client
 
 
 def xgb_store(tmp_path: Path, data: Path, **options: Any) -> distinc.IncrementalModel:
