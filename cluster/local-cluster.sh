@@ -63,6 +63,11 @@ alive() { # alive PIDFILE: the process group recorded in PIDFILE still has a mem
     [[ -f $1 ]] && kill -0 -- "-$(cat "$1")" 2>/dev/null
 }
 
+started() { # started PIDFILE: the process recorded in PIDFILE is still running
+    # (its group may not exist yet: setsid has not necessarily run when this is first asked)
+    [[ -f $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null
+}
+
 address() {
     "$python" -c 'import json, sys; print(json.load(open(sys.argv[1]))["address"])' "$scheduler_file"
 }
@@ -126,7 +131,7 @@ do_start() {
     echo $! >"$dir/scheduler.pid"
     local waited=0
     until [[ -s $scheduler_file ]]; do
-        if ! alive "$dir/scheduler.pid" || ((waited > 600)); then
+        if ! started "$dir/scheduler.pid" || ((waited > 600)); then
             echo "$0: the scheduler did not start; see $dir/scheduler.log:" >&2
             tail -n 20 "$dir/scheduler.log" >&2
             stop_group scheduler
