@@ -75,7 +75,9 @@ def test_four_updaters_released_onto_one_commit_one_wins_each_version(
         learned += keys
         gate = tmp_path / f"gate-{version}"
         env = {**cli_env, PAUSE_VARIABLE: f"before-commit:{gate}"}
-        running = [procs.start("update", str(store), env=env) for _ in range(UPDATERS)]
+        # Real `python -m distinc` processes, as cron starts them: an updater forked from the
+        # preloaded server once stalled before the gate (2 full runs in about 8, stacks lost).
+        running = [procs.start("update", str(store), env=env, fresh=True) for _ in range(UPDATERS)]
         wait_until_waiting(gate, running)
         gate.touch()  # all four have trained and written their artifacts; now they all commit
         finished = [r.wait() for r in running]
