@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
+import uuid
 from typing import Any
 
 from distinc.exceptions import ClusterError, ConfigurationError, IntegrityError
@@ -24,19 +25,12 @@ from distinc.trainers.boosting.params import (
 )
 from distinc.trainers.boosting.placement import Placement, available_workers, place
 from distinc.trainers.boosting.rows import LabelCoding, Rows, validation_keys
+from distinc.trainers.resume import cluster_lost_work, resuming
 from distinc.trainers.workers import cluster_workers
 
 logger = logging.getLogger("distinc")
 
 RESERVOIR = "reservoir"
-
-
-def _lost_work(exc: BaseException) -> bool:
-    from distributed.client import FutureCancelledError
-    from distributed.comm import CommClosedError
-    from distributed.scheduler import KilledWorker
-
-    return isinstance(exc, KilledWorker | FutureCancelledError | CommClosedError)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -95,9 +89,9 @@ class XGBoostTrainer(Trainer):
         )
         started = time.perf_counter()
         try:
-            outcome = self._run(client, task, parent, placement, job.run_id)
+            outcome = self._run(client, job, task, parent, placement)
         except Exception as exc:
-            if _lost_work(exc) or set(known) - set(cluster_workers(client)):
+            if cluster_lost_work(exc) or set(known) - set(cluster_workers(client)):
                 raise ClusterError(
                     f"The Dask cluster lost a worker while training XGBoost ({_first_line(exc)}); "
                     "nothing was committed. Check the workers and rerun the update.",
@@ -194,7 +188,7 @@ class XGBoostTrainer(Trainer):
 
     @staticmethod
     def _run(
-        client: Any, task: BoostingTask, parent: Any, placement: Placement, run_id: str
+        client: Any, job: TrainingJob, task: BoostingTask, parent: Any, placement: Placement
     ) -> BoostingOutcome:
         booster = parent.booster if isinstance(parent, BoostedModel) else None
         if placement.backend == "dask":
@@ -203,26 +197,28 @@ class XGBoostTrainer(Trainer):
             return train_dask(client, task, booster)
         from distinc.trainers.boosting.local import train_local
 
-        # Scattered rather than embedded in the graph (replay rows and boosters can be
-        # megabytes), to every worker: if the training worker dies, Dask reruns the task on
-        # another one that already holds its inputs. No `retries`: they are for exceptions, which
-        # here are errors in the data, and a retried task whose worker dies is forgotten by the
-        # scheduler instead of rerun (distributed 2026.8, workers without a nanny).
-        shipped = client.scatter(task, hash=False, broadcast=True)
-        shipped_booster = (
-            None if booster is None else client.scatter(booster, hash=False, broadcast=True)
-        )
-        future = client.submit(
-            train_local,
-            shipped,
-            shipped_booster,
-            placement.threads,
-            key=f"distinc-xgboost-{run_id}",
-            workers=list(placement.workers) or None,
-            allow_other_workers=bool(placement.workers),
-        )
-        outcome: BoostingOutcome = future.result()
-        return outcome
+        def attempt() -> BoostingOutcome:
+            # Scattered rather than embedded in the graph: replay rows and boosters can be
+            # megabytes. Dask's Active Memory Manager drops extra copies within seconds, so the
+            # inputs usually live on the training worker alone; if it dies they die with it,
+            # and the task is shipped again, under a new key, to the workers still up.
+            shipped = client.scatter(task, hash=False, broadcast=True)
+            shipped_booster = (
+                None if booster is None else client.scatter(booster, hash=False, broadcast=True)
+            )
+            future = client.submit(
+                train_local,
+                shipped,
+                shipped_booster,
+                placement.threads,
+                key=f"distinc-xgboost-{job.run_id}-{uuid.uuid4().hex[:8]}",
+                workers=list(placement.workers) or None,
+                allow_other_workers=bool(placement.workers),
+            )
+            outcome: BoostingOutcome = future.result()
+            return outcome
+
+        return resuming(job, client, attempt, what="training XGBoost again from the same start")
 
     @staticmethod
     def _notes(
