@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import platform
 from importlib import metadata
@@ -26,13 +27,20 @@ MODEL_DEFINING = ("scikit-learn", "xgboost", "skops")
 
 
 def library_versions() -> dict[str, str]:
-    versions = {"python": platform.python_version()}
+    return dict(_versions_in_this_process())
+
+
+@functools.cache
+def _versions_in_this_process() -> tuple[tuple[str, str], ...]:
+    """Read once per process: the code a process runs does not change when packages are
+    upgraded under it, and reading package metadata costs tens of milliseconds per update."""
+    versions = [("python", platform.python_version())]
     for name in TRACKED:
         try:
-            versions[name] = metadata.version(name)
+            versions.append((name, metadata.version(name)))
         except metadata.PackageNotFoundError:
             continue
-    return versions
+    return tuple(versions)
 
 
 def report_mismatches(recorded: dict[str, str], *, where: str) -> list[str]:
