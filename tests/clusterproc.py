@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -86,3 +87,34 @@ def process_cluster(workers: int = 2) -> Iterator[ProcessCluster]:
             if process.poll() is None:
                 os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=30)
+
+
+def kill_the_worker_running(
+    prefixes: tuple[str, ...],
+    address: str,
+    killed: list[str],
+    *,
+    one_replica: bool = False,
+    timeout: float = 120,
+) -> None:
+    """SIGKILL the first worker seen running a task whose key starts with one of ``prefixes``.
+
+    With ``one_replica``, wait first until the Active Memory Manager has dropped the extra
+    copies of the cluster's data, as it does within seconds: data the task uses then dies with
+    the worker. The watcher is a client of its own.
+    """
+    from distributed import Client
+
+    with Client(address) as watcher:
+        pids = watcher.run(os.getpid)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and not killed:
+            for worker, keys in watcher.processing().items():
+                if not any(str(key).startswith(prefixes) for key in keys):
+                    continue
+                if one_replica and any(len(held) > 1 for held in watcher.who_has().values()):
+                    continue
+                os.kill(pids[worker], signal.SIGKILL)
+                killed.append(worker)
+                return
+            time.sleep(0.02)

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +11,7 @@ import pytest
 import distinc
 from distinc.exceptions import ClusterError
 from distinc.trainers import task_faults
-from tests.clusterproc import process_cluster
+from tests.clusterproc import kill_the_worker_running, process_cluster
 from tests.conftest import make_frame, write_partition
 
 # Task-name prefixes of a training task: distinc's single-host task, and xgboost.dask's
@@ -23,29 +20,8 @@ TRAINING = ("distinc-xgboost-", "fn-")
 ROUNDS = 200
 
 
-def kill_the_trainer(
-    address: str, killed: list[str], *, one_replica: bool = False, timeout: float = 120
-) -> None:
-    """SIGKILL the first worker seen running a training task (from its own client).
-
-    With ``one_replica``, wait first until the Active Memory Manager has dropped the extra
-    copies of the task's inputs, as it does within seconds: the inputs die with the worker.
-    """
-    from distributed import Client
-
-    with Client(address) as watcher:
-        pids = watcher.run(os.getpid)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not killed:
-            for worker, keys in watcher.processing().items():
-                if not any(str(key).startswith(TRAINING) for key in keys):
-                    continue
-                if one_replica and any(len(held) > 1 for held in watcher.who_has().values()):
-                    continue
-                os.kill(pids[worker], signal.SIGKILL)
-                killed.append(worker)
-                return
-            time.sleep(0.02)
+def kill_the_trainer(address: str, killed: list[str], *, one_replica: bool = False) -> None:
+    kill_the_worker_running(TRAINING, address, killed, one_replica=one_replica)
 
 
 def xgb_store(tmp_path: Path, backend: str, rows: int = 4000) -> distinc.IncrementalModel:
