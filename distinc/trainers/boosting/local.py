@@ -54,6 +54,22 @@ def train_local(task: BoostingTask, parent: Any, threads: int) -> BoostingOutcom
 
     A pure function of its inputs, so a task Dask runs twice returns the same booster.
     """
+    from threadpoolctl import threadpool_limits
+
+    # Dask's nanny starts workers with OMP_NUM_THREADS=1, and XGBoost then trains on one
+    # OpenMP thread whatever `nthread` asks (1.4-1.6x slower here on two cores).
+    with threadpool_limits(limits=_openmp_threads(task, threads), user_api="openmp"):
+        return _read_and_train(task, parent, threads)
+
+
+def _openmp_threads(task: BoostingTask, threads: int) -> int:
+    """The thread count XGBoost is asked for: the user's own ``nthread``, else ``threads``."""
+    chosen = [task.params.get(name) for name in THREAD_PARAMS]
+    asked = [int(value) for value in chosen if isinstance(value, int) and value > 0]
+    return asked[0] if asked else threads
+
+
+def _read_and_train(task: BoostingTask, parent: Any, threads: int) -> BoostingOutcome:
     if needs_external_memory(task, worker_memory_limit()):
         with tempfile.TemporaryDirectory(prefix="distinc-xgboost-cache-") as folder:
             dtrain, drawn = external_matrix(task, threads, os.path.join(folder, "cache"))
