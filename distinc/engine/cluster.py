@@ -93,12 +93,15 @@ def _own_client(address: str | None) -> Iterator[Any]:
     # A free port even without bokeh: the scheduler's HTTP server (health, metrics) always
     # starts, and on the default port it would warn whenever another cluster holds it.
     dashboard = importlib.util.find_spec("bokeh") is not None
+    # Dask's own log lines stay quiet below CRITICAL: what goes wrong on the cluster reaches the
+    # user as distinc's named errors, while closing the cluster can race a worker's heartbeat
+    # and print a scary but harmless traceback after the command's output.
     with (
         LocalCluster(
             **local_cluster_options(),
             processes=True,
             dashboard_address=":0",
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,
         ) as cluster,
         Client(cluster) as local,
     ):
