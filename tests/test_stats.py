@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 import pytest
-from datasketches import kll_doubles_sketch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -91,7 +90,7 @@ def test_stats_from_the_scans_feature_matrix_match_those_from_arrow(rows: int, s
             summary = stats.target if name == "y" else stats.columns[name]
             assert isinstance(summary, NumericSummary), name
             assert (summary.count, summary.missing) == (len(finite), len(values) - len(finite))
-            sketch = kll_doubles_sketch.deserialize(summary.sketch)
+            sketch = summary.kll()
             assert (sketch.get_min_value(), sketch.get_max_value()) == (finite[0], finite[-1])
             assert np.abs(summary.cdf(points) - exact).max() <= tolerance, name
 

@@ -20,8 +20,9 @@ import xxhash
 from distinc.dataset.categories import distinct_values
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import contract_features, label_vector, parquet_file, read_bytes
+from distinc.dataset.samples import PartitionStats
 from distinc.dataset.schema import ColumnContract, accepts
-from distinc.dataset.stats import DeltaStats, partition_stats
+from distinc.dataset.stats import partition_stats
 from distinc.exceptions import CorruptPartitionError
 
 Batch = tuple[np.ndarray, np.ndarray | None]
@@ -46,7 +47,7 @@ class PartitionProfile:
     labels: tuple[tuple[Any, int], ...] = ()
     categories: tuple[tuple[str, tuple[Any, ...]], ...] = ()
     problem: str | None = None
-    stats: DeltaStats | None = None
+    stats: PartitionStats | None = None
 
 
 def content_digest(data: bytes | pa.Buffer) -> str:
@@ -54,7 +55,7 @@ def content_digest(data: bytes | pa.Buffer) -> str:
     return "xxh3_128:" + xxhash.xxh3_128_hexdigest(data)
 
 
-def _arrow_health(name: str, column: pa.ChunkedArray) -> ColumnHealth | None:
+def arrow_health(name: str, column: pa.ChunkedArray) -> ColumnHealth | None:
     missing = column.null_count
     infinite = 0
     if pa.types.is_floating(column.type):
@@ -81,7 +82,7 @@ def _label_counts(column: pa.ChunkedArray) -> tuple[tuple[Any, int], ...]:
     return tuple(sorted(((value, int(n)) for value, n in pairs), key=lambda p: repr(p[0])))
 
 
-def _convertible(table: pa.Table, contract: ColumnContract) -> bool:
+def convertible(table: pa.Table, contract: ColumnContract) -> bool:
     """Whether every feature is numeric, present, of an accepted type and free of nulls."""
     names = set(table.column_names)
     return not contract.categorical and all(
@@ -100,7 +101,18 @@ def scan_partition(
     With ``sample_every`` > 0 the profile carries the drift statistics of every
     ``sample_every``-th row, starting at an offset drawn from the content digest.
     """
-    data = read_bytes(source, key)
+    return scan_bytes(key, read_bytes(source, key), contract, keep=keep, sample_every=sample_every)
+
+
+def stats_offset(digest: str) -> int:
+    """Where a partition's sampled rows start, drawn from its content so reruns agree."""
+    return int(digest[-8:], 16)
+
+
+def scan_bytes(
+    key: str, data: bytes | pa.Buffer, contract: ColumnContract, *, keep: bool, sample_every: int
+) -> tuple[PartitionProfile, Batch | None]:
+    """``scan_partition`` on the bytes of partition ``key``, already read."""
     digest = content_digest(data)
     try:
         parquet = parquet_file(data, key)
@@ -112,7 +124,7 @@ def scan_partition(
     except (pa.ArrowException, OSError) as exc:
         return PartitionProfile(key, 0, digest, (), problem=f"not readable Parquet ({exc})"), None
     matrix = None
-    if _convertible(table, contract):
+    if convertible(table, contract):
         matrix = contract_features(table, contract)
         unhealthy = _matrix_health(contract.features, matrix)
     else:
@@ -120,12 +132,12 @@ def scan_partition(
             health
             for name in contract.features
             if name in table.column_names
-            if (health := _arrow_health(name, table.column(name))) is not None
+            if (health := arrow_health(name, table.column(name))) is not None
         ]
     labels: tuple[tuple[Any, int], ...] = ()
     target = contract.target
     if target is not None and target in table.column_names:
-        target_health = _arrow_health(target, table.column(target))
+        target_health = arrow_health(target, table.column(target))
         unhealthy += [target_health] if target_health is not None else []
         if contract.task == "classification":
             labels = _label_counts(table.column(target))
@@ -148,7 +160,7 @@ def scan_partition(
             table,
             contract,
             sample_every=sample_every,
-            offset=int(digest[-8:], 16),
+            offset=stats_offset(digest),
             labels=labels,
             matrix=matrix,
         ),
@@ -158,16 +170,3 @@ def scan_partition(
     if not (keep and sound) or matrix is None:
         return profile, None
     return profile, (matrix, label_vector(table, target) if target is not None else None)
-
-
-def scan_partitions(
-    source: DataSource,
-    keys: Sequence[str],
-    contract: ColumnContract,
-    keep: bool,
-    sample_every: int = 0,
-) -> list[tuple[PartitionProfile, Batch | None]]:
-    """Scan several partitions in one task."""
-    return [
-        scan_partition(source, key, contract, keep=keep, sample_every=sample_every) for key in keys
-    ]

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from distinc.dataset.categories import category_codes
@@ -28,6 +29,11 @@ def read_bytes(source: DataSource, key: str) -> bytes | pa.Buffer:
     Local files are memory-mapped rather than copied: the scan hashes and parses them in place.
     """
     fs, path = source.locate(key)
+    return read_file_bytes(fs, path, key)
+
+
+def read_file_bytes(fs: AbstractFileSystem, path: str, key: str) -> bytes | pa.Buffer:
+    """``read_bytes`` for a file system and path already located."""
     try:
         if isinstance(fs, LocalFileSystem):
             with pa.memory_map(path) as mapped:

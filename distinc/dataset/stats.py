@@ -75,22 +75,37 @@ def rank_error() -> float:
 
 @dataclass(frozen=True)
 class NumericSummary:
-    """A numeric column: a KLL sketch of its sampled finite values, and how many were missing."""
+    """A numeric column: its sampled finite values, and how many were missing.
+
+    Up to ``SKETCH_K`` values are kept as they are (``values``: sorted float64 bytes), which is
+    what a KLL sketch of so few holds anyway, and is far cheaper to build and merge; beyond,
+    they are a serialized KLL ``sketch``. Stored statistics are always sketches.
+    """
 
     count: int
     missing: int
-    sketch: bytes
+    sketch: bytes = b""
+    values: bytes = b""
+
+    def kll(self) -> Any:
+        """The summary as a KLL sketch."""
+        if self.sketch:
+            return _load(self.sketch)
+        sketch = _kll()
+        if self.values:
+            sketch.update(np.frombuffer(self.values, dtype=np.float64).copy())
+        return sketch
 
     def cdf(self, points: np.ndarray) -> np.ndarray:
         """The share of sketched values ``<=`` each point (zeros when nothing was sketched)."""
         if not self.count:
             return np.zeros(len(points))
-        return np.asarray(_load(self.sketch).get_cdf(list(map(float, points)), True)[:-1])
+        return np.asarray(self.kll().get_cdf(list(map(float, points)), True)[:-1])
 
     def quantiles(self, probabilities: Sequence[float]) -> np.ndarray:
         if not self.count:
             return np.empty(0)
-        return np.asarray(_load(self.sketch).get_quantiles(list(probabilities), True))
+        return np.asarray(self.kll().get_quantiles(list(probabilities), True))
 
 
 @dataclass(frozen=True)
@@ -149,7 +164,7 @@ def _summary_json(summary: Summary) -> dict[str, Any]:
         "kind": "numeric",
         "count": summary.count,
         "missing": summary.missing,
-        "sketch": base64.b64encode(summary.sketch).decode("ascii"),
+        "sketch": base64.b64encode(summary.kll().serialize()).decode("ascii"),
     }
 
 
@@ -179,9 +194,11 @@ def numeric_summary(values: np.ndarray) -> NumericSummary:
 
 def _sketched(ordered: np.ndarray, *, missing: int) -> NumericSummary:
     """The summary of finite values already in ascending order (see the module docstring)."""
+    if len(ordered) <= SKETCH_K:
+        values = np.ascontiguousarray(ordered, dtype=np.float64).tobytes()
+        return NumericSummary(len(ordered), missing, values=values)
     sketch = _kll()
-    if len(ordered):
-        sketch.update(ordered)
+    sketch.update(ordered)
     return NumericSummary(len(ordered), missing, bytes(sketch.serialize()))
 
 
@@ -282,9 +299,14 @@ def partition_stats(
 
 
 def _merge_numeric(summaries: list[NumericSummary]) -> NumericSummary:
+    """One summary of ``summaries``' values: kept values are sketched in one sorted pass, and
+    sketches merged in."""
+    kept = [np.frombuffer(s.values, dtype=np.float64) for s in summaries if s.values]
     merged = _kll()
+    if kept:
+        merged.update(np.sort(np.concatenate(kept)))
     for summary in summaries:
-        if summary.count:
+        if summary.sketch:
             merged.merge(_load(summary.sketch))
     return NumericSummary(
         sum(s.count for s in summaries),

@@ -12,12 +12,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from distinc.dataset.partition import DataSource, Partition
-from distinc.dataset.profile import PartitionProfile, scan_partitions
+from distinc.dataset.profile import PartitionProfile
+from distinc.dataset.runs import scan_partitions
+from distinc.dataset.samples import PartitionStats, merged_stats
 from distinc.dataset.schema import ColumnContract
-from distinc.dataset.stats import DeltaStats, merge_stats, sample_step
+from distinc.dataset.stats import sample_step
 from distinc.dataset.tasks import coalesce
 from distinc.engine.cluster import dask_client
-from distinc.engine.scanning import SCAN_TASK_BYTES, TASKS_PER_WORKER
+from distinc.engine.scanning import SCAN_TASK_BYTES, TASKS_PER_WORKER, profiles_of
 from distinc.engine.update import plan_update
 from distinc.ledger.admit import problems_of
 from distinc.ledger.drift import PSI_THRESHOLD, Shift, shift_between
@@ -65,14 +67,17 @@ def scan_pending(
         key=[f"distinc-drift-scan-{token}-{i}" for i in range(len(groups))],
         retries=1,
     )
-    return [profile for scanned in client.gather(scans) for profile, _ in scanned]
+    profiles = client.map(
+        profiles_of, scans, key=[f"distinc-drift-profiles-{token}-{i}" for i in range(len(groups))]
+    )
+    return [profile for found in client.gather(profiles) for profile in found.profiles]
 
 
 def usable(
     profiles: list[PartitionProfile], contract: ColumnContract, lineage: Lineage
-) -> tuple[list[DeltaStats], list[str]]:
+) -> tuple[list[PartitionStats], list[str]]:
     """The statistics of profiles an update would learn, and why the others are set aside."""
-    kept: list[DeltaStats] = []
+    kept: list[PartitionStats] = []
     set_aside: list[str] = []
     for profile in profiles:
         problems = problems_of(profile, contract, lineage.classes)
@@ -123,7 +128,7 @@ def check_drift(
     kept, set_aside = usable(profiles, contract, lineage)
     described = sum(stats.rows for stats in learned)
     # Pending partitions share one sampling step, so their statistics merge exactly.
-    merged = merge_stats(kept)
+    merged = merged_stats(kept)
     if merged is None:
         return DriftCheck(
             version,

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from distinc.dataset.partition import DataSource, Partition
-from distinc.dataset.profile import Batch, PartitionProfile, scan_partitions
+from distinc.dataset.profile import Batch, PartitionProfile
+from distinc.dataset.runs import scan_partitions
+from distinc.dataset.samples import merged_stats
 from distinc.dataset.schema import ColumnContract
-from distinc.dataset.stats import DeltaStats, merge_stats, sample_step
+from distinc.dataset.stats import DeltaStats, sample_step
 from distinc.dataset.tasks import coalesce
 from distinc.ledger.admit import Admission, Admitter, problems_of
 from distinc.ledger.lineage import Lineage
@@ -31,8 +34,17 @@ KEEP_SHARE = 0.25
 DECODED_PER_FILE_BYTE = 4
 
 
-def profiles_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> list[PartitionProfile]:
-    return [profile for profile, _ in scanned]
+@dataclass(frozen=True)
+class ScanProfiles:
+    """A scan task's profiles as one object. Dask sends a task's tuple or list result item by
+    item, which would copy the drift sample that the profiles of a run share once per
+    profile; one object is pickled once, the sample with it."""
+
+    profiles: tuple[PartitionProfile, ...]
+
+
+def profiles_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> ScanProfiles:
+    return ScanProfiles(tuple(profile for profile, _ in scanned))
 
 
 def batches_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> dict[str, Batch | None]:
@@ -123,18 +135,18 @@ class DeltaScan:
         # as_completed otherwise runs on the process's default client's loop, which drives
         # this client's connections from a foreign thread when a second client exists.
         self._arrivals = as_completed(self.profile_futures, loop=client.loop, with_results=True)
-        self._profiles: dict[int, list[PartitionProfile]] = {}
+        self._profiles: dict[int, Sequence[PartitionProfile]] = {}
         self._judged: list[AdmittedGroup] = []
 
     def _receive_one(self) -> None:
-        future, profiles = next(self._arrivals)
-        self._profiles[self._index[future.key]] = profiles
+        future, found = next(self._arrivals)
+        profiles = self._profiles[self._index[future.key]] = found.profiles
         if any(problems_of(profile, self.contract, self.checked_classes) for profile in profiles):
             self._fail()
 
     def _fail(self) -> None:
-        for future, profiles in self._arrivals:
-            self._profiles[self._index[future.key]] = profiles
+        for future, found in self._arrivals:
+            self._profiles[self._index[future.key]] = found.profiles
         self.release()
         for i in range(len(self._judged), len(self.parts)):
             self._judge(i)
@@ -175,7 +187,7 @@ class DeltaScan:
     def statistics(self) -> DeltaStats | None:
         """The drift statistics of the admitted partitions; call after ``admission``."""
         admitted = {part.key for part in self.admitter.train}
-        return merge_stats(
+        return merged_stats(
             profile.stats
             for profiles in self._profiles.values()
             for profile in profiles
