@@ -51,6 +51,36 @@ def joined(batches: Sequence[Batch]) -> Batch:
     """
     if len(batches) == 1:
         return batches[0]
-    features = np.concatenate([features for features, _ in batches])
+    features = _stacked([features for features, _ in batches])
     labels = [labels for _, labels in batches if labels is not None]
-    return features, np.concatenate(labels) if labels else None
+    return features, _stacked(labels) if labels else None
+
+
+def _stacked(blocks: Sequence[np.ndarray]) -> np.ndarray:
+    """``blocks`` one after the other; without a copy when they are consecutive rows of one
+    array, as the batches of partitions scanned together are.
+
+    Examples
+    --------
+    >>> whole = np.arange(12.0).reshape(6, 2)
+    >>> joined_view = _stacked([whole[1:3], whole[3:4], whole[4:6]])
+    >>> np.shares_memory(joined_view, whole), joined_view.tolist() == whole[1:].tolist()
+    (True, True)
+    >>> np.shares_memory(_stacked([whole[0:1], whole[2:3]]), whole)
+    False
+    """
+    first, owner = blocks[0], blocks[0].base
+    if isinstance(owner, np.ndarray) and owner.flags.c_contiguous:
+        start = end = first.__array_interface__["data"][0]
+        for block in blocks:
+            alike = block.dtype == first.dtype and block.shape[1:] == first.shape[1:]
+            if not (alike and block.base is owner and block.flags.c_contiguous):
+                break
+            if block.__array_interface__["data"][0] != end:
+                break
+            end += block.nbytes
+        else:
+            rows = sum(len(block) for block in blocks)
+            offset = start - owner.__array_interface__["data"][0]
+            return np.ndarray((rows, *first.shape[1:]), first.dtype, owner, offset)
+    return np.concatenate(blocks)

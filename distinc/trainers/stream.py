@@ -107,6 +107,11 @@ def _in_order(
 
     if not keys:
         return
+    found = [batches.get(key) for key in keys] if batches is not None else []
+    kept = [batch for batch in found if batch is not None]
+    if len(kept) == len(keys):  # nothing to read, so no reading thread
+        yield from zip(keys, kept, strict=True)
+        return
     with ThreadPoolExecutor(1, thread_name_prefix="distinc-read") as pool:
         ahead = pool.submit(load, keys[0])
         for i, key in enumerate(keys):
