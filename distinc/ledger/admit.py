@@ -8,6 +8,7 @@ collected, so one failed update names them all instead of hiding the rest.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,7 +82,25 @@ def raise_problems(problems: Iterable[Problem]) -> None:
     raise first.kind(message, **first.details())
 
 
+@functools.lru_cache(maxsize=64)
+def _schema_fits(
+    schema: tuple[tuple[str, str], ...],
+    features: tuple[str, ...],
+    feature_types: tuple[str, ...],
+    target: str | None,
+) -> bool:
+    """Whether a partition of ``schema`` has every column the contract names, of an accepted
+    type; a delta's partitions mostly share one schema, so this is judged once per schema."""
+    found = dict(schema)
+    return (target is None or target in found) and all(
+        column in found and accepts(pinned, found[column])
+        for column, pinned in zip(features, feature_types, strict=True)
+    )
+
+
 def _schema_problems(profile: PartitionProfile, contract: ColumnContract) -> list[Problem]:
+    if _schema_fits(profile.schema, contract.features, contract.feature_types, contract.target):
+        return []
     key = profile.key
     found = dict(profile.schema)
     problems = []
