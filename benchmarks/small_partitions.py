@@ -18,7 +18,9 @@ batches. Without it (the default of distinc), every partition gets its own ``par
 call, so the model equals a plain loop over the files; that ratio is printed for reference,
 next to the same ratio of a plain single-process loop (read a file, ``partial_fit`` it):
 scikit-learn's fixed cost per call (about 1-5 ms here, even with validation skipped) is paid
-once per partition by any loop whose model must equal one call per partition.
+once per partition by any loop whose model must equal one call per partition. A last reference
+is the plain read: pyarrow opening and decoding every file in one process, with no checks and
+no training, which is the part of the cost that no scheduling removes.
 
 Everything runs in this process: distinc on a LocalCluster of two single-threaded workers.
 """
@@ -121,6 +123,14 @@ def plain_loop(data: Path) -> float:
     return time.perf_counter() - started
 
 
+def plain_read(data: Path) -> float:
+    """Seconds to read every file with pyarrow in one process, no checks and no training."""
+    started = time.perf_counter()
+    for path in sorted(data.iterdir()):
+        pq.ParquetFile(path).read()
+    return time.perf_counter() - started
+
+
 def same_model(got: Any, expected: SGDClassifier) -> bool:
     return bool(
         np.array_equal(got.coef_, expected.coef_)
@@ -147,6 +157,7 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
     runs = [(layout, batch) for layout in ("small", "large") for batch in (mb, 0.0)]
     seconds: dict[tuple[str, float], list[float]] = {run: [] for run in runs}
     loop: dict[str, list[float]] = {"small": [], "large": []}
+    read: dict[str, list[float]] = {"small": [], "large": []}
     with tempfile.TemporaryDirectory(prefix="distinc-bench-") as tmp:
         root = Path(tmp)
         started = time.perf_counter()
@@ -183,7 +194,11 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
                     extra = ""
                     if not batch:
                         loop[layout].append(plain_loop(layouts[layout]))
-                        extra = f"   (plain loop {loop[layout][-1]:6.2f} s)"
+                        read[layout].append(plain_read(layouts[layout]))
+                        extra = (
+                            f"   (plain loop {loop[layout][-1]:6.2f} s, "
+                            f"plain read {read[layout][-1]:5.2f} s)"
+                        )
                     print(
                         f"  {layout:<5} ({learned:>6,} partitions, {how:<22}), "
                         f"run {attempt + 1}: {value:6.2f} s{extra}",
@@ -195,6 +210,7 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
     batched = medians["small", mb] / medians["large", mb]
     per_partition = medians["small", 0.0] / medians["large", 0.0]
     floor = median(loop["small"]) / median(loop["large"])
+    reading = median(read["small"]) / median(read["large"])
     print(
         "  medians: "
         + ", ".join(
@@ -217,6 +233,14 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
             "(reference)",
             True,
             f"median of {args.repeat}; a plain single-process loop over the files: {floor:.2f}",
+        ),
+        Ratio(
+            "plain read of every file with pyarrow, 1,000-row / 100,000-row partitions",
+            reading,
+            "(reference)",
+            True,
+            f"median of {args.repeat}; one process, no checks, no training: what opening and "
+            "decoding many small files costs by itself",
         ),
     ]
     publish(ratios, as_json=args.json)
