@@ -90,6 +90,8 @@ class XGBoostTrainer(Trainer):
         started = time.perf_counter()
         try:
             outcome = self._run(client, job, task, parent, placement)
+        except ClusterError:
+            raise  # the rerun loop gave up and said so
         except Exception as exc:
             if cluster_lost_work(exc) or set(known) - set(cluster_workers(client)):
                 raise ClusterError(
