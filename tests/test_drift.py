@@ -42,6 +42,39 @@ def test_each_update_stores_the_statistics_of_what_it_learned(
     assert model.verify() == []
 
 
+def test_statistics_of_small_files_scanned_together_leave_out_a_skipped_copy(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    """Small files share one drift sample per run; a copy of a learned file inside that run is
+    skipped, and its rows must not count in the version's statistics. Fit batches make the
+    files of the delta one scan task, hence one run."""
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data_dir),
+        target="label",
+        model="SGDClassifier",
+        params={"random_state": 0},
+        options=distinc.TrainingOptions(fit_batch_mb=1),
+    )
+    model.update(client=client)
+    frames = {f"new-{i}.parquet": make_frame(300, seed=10 + i) for i in range(4)}
+    for key, frame in frames.items():
+        write_partition(data_dir, key, frame)
+    (data_dir / "new-2-copy.parquet").write_bytes((data_dir / "part-01.parquet").read_bytes())
+    result = model.update(client=client)
+    assert result.entry is not None
+    assert [part.key for part in result.entry.skipped] == ["new-2-copy.parquet"]
+    stats = stats_of(model.store, result.entry)
+    assert stats is not None and stats.rows == result.entry.rows == 1200
+    counts: dict[Any, int] = {}
+    for frame in frames.values():
+        for label, n in frame["label"].value_counts().items():
+            counts[label] = counts.get(label, 0) + int(n)
+    assert dict(stats.labels) == counts
+    summary = stats.columns["x0"]
+    assert isinstance(summary, NumericSummary) and summary.count == 1200
+
+
 def test_drift_names_a_shifted_feature_without_opening_trained_partitions(
     tmp_path: Path, data_dir: Path, client: Any
 ) -> None:
