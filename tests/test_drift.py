@@ -13,13 +13,14 @@ from tests.conftest import make_frame, run_cli, write_partition
 from tests.inotify import OpenWatch
 
 
-def learned(tmp_path: Path, data: Path, client: Any) -> Any:
+def learned(tmp_path: Path, data: Path, client: Any, **options: Any) -> Any:
     model = distinc.init(
         str(tmp_path / "store"),
         data=str(data),
         target="label",
         model="SGDClassifier",
         params={"random_state": 0},
+        options=distinc.TrainingOptions(**options),
     )
     model.update(client=client)
     return model
@@ -48,15 +49,7 @@ def test_statistics_of_small_files_scanned_together_leave_out_a_skipped_copy(
     """Small files share one drift sample per run; a copy of a learned file inside that run is
     skipped, and its rows must not count in the version's statistics. Fit batches make the
     files of the delta one scan task, hence one run."""
-    model = distinc.init(
-        str(tmp_path / "store"),
-        data=str(data_dir),
-        target="label",
-        model="SGDClassifier",
-        params={"random_state": 0},
-        options=distinc.TrainingOptions(fit_batch_mb=1),
-    )
-    model.update(client=client)
+    model = learned(tmp_path, data_dir, client, fit_batch_mb=1)
     frames = {f"new-{i}.parquet": make_frame(300, seed=10 + i) for i in range(4)}
     for key, frame in frames.items():
         write_partition(data_dir, key, frame)
