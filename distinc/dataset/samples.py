@@ -23,7 +23,7 @@ from distinc.dataset.stats import DeltaStats, matrix_summaries, merge_stats
 
 @dataclass(frozen=True, eq=False)
 class RunSample:
-    """Sampled rows of a run of partitions: ``columns`` are numeric features, then the
+    """Sampled rows of a run of partitions: one column per feature in ``columns``, then the
     regression target when ``with_target``; partition ``i`` owns rows ``starts[i]:starts[i+1]``."""
 
     columns: tuple[str, ...]
@@ -92,7 +92,7 @@ def _stats_of_samples(parts: Sequence[PartitionSample]) -> DeltaStats:
     return DeltaStats(
         rows=sum(part.rows for part in parts),
         sample_every=parts[0].sample_every,
-        columns=dict(zip(first.columns, summaries, strict=False)),
+        columns=dict(zip(first.columns, summaries, strict=True)),
         labels=tuple(sorted(labels.items(), key=lambda pair: repr(pair[0]))),
         target=target,
     )

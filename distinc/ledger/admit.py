@@ -83,58 +83,46 @@ def raise_problems(problems: Iterable[Problem]) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _schema_fits(
+def _schema_mismatches(
     schema: tuple[tuple[str, str], ...],
     features: tuple[str, ...],
     feature_types: tuple[str, ...],
     target: str | None,
-) -> bool:
-    """Whether a partition of ``schema`` has every column the contract names, of an accepted
-    type; a delta's partitions mostly share one schema, so this is judged once per schema."""
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """``(column, its type in the file or None, the pinned type or None for the target)`` for
+    every contract column a partition of ``schema`` lacks or holds in a refused type. Cached:
+    a delta's partitions mostly share one schema."""
     found = dict(schema)
-    return (target is None or target in found) and all(
-        column in found and accepts(pinned, found[column])
+    mismatches: list[tuple[str, str | None, str | None]] = [
+        (column, found.get(column), pinned)
         for column, pinned in zip(features, feature_types, strict=True)
-    )
+        if column not in found or not accepts(pinned, found[column])
+    ]
+    if target is not None and target not in found:
+        mismatches.append((target, None, None))
+    return tuple(mismatches)
 
 
 def _schema_problems(profile: PartitionProfile, contract: ColumnContract) -> list[Problem]:
-    if _schema_fits(profile.schema, contract.features, contract.feature_types, contract.target):
-        return []
     key = profile.key
-    found = dict(profile.schema)
     problems = []
-    for column, pinned in zip(contract.features, contract.feature_types, strict=True):
-        if column not in found:
-            problems.append(
-                Problem(
-                    SchemaError,
-                    f"Partition {key!r} has no column {column!r}, a feature of this model (columns "
-                    "are matched by name); add the column or move the file out of the dataset.",
-                    key,
-                    column,
-                )
+    for column, actual, pinned in _schema_mismatches(
+        profile.schema, contract.features, contract.feature_types, contract.target
+    ):
+        if pinned is None:
+            message = f"Partition {key!r} has no target column {column!r}."
+        elif actual is None:
+            message = (
+                f"Partition {key!r} has no column {column!r}, a feature of this model (columns "
+                "are matched by name); add the column or move the file out of the dataset."
             )
-        elif not accepts(pinned, found[column]):
-            problems.append(
-                Problem(
-                    SchemaError,
-                    f"Column {column!r} of partition {key!r} is {found[column]}, but the model "
-                    f"pinned {pinned}; only safe widenings (int to float, narrow to wide) are "
-                    "accepted, so cast it when writing the file.",
-                    key,
-                    column,
-                )
+        else:
+            message = (
+                f"Column {column!r} of partition {key!r} is {actual}, but the model pinned "
+                f"{pinned}; only safe widenings (int to float, narrow to wide) are accepted, so "
+                "cast it when writing the file."
             )
-    if contract.target is not None and contract.target not in found:
-        problems.append(
-            Problem(
-                SchemaError,
-                f"Partition {key!r} has no target column {contract.target!r}.",
-                key,
-                contract.target,
-            )
-        )
+        problems.append(Problem(SchemaError, message, key, column))
     return problems
 
 
