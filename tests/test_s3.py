@@ -202,16 +202,21 @@ def test_a_rewrite_during_training_is_seen_through_the_listing_cache(
     s3: S3Server, bucket: str
 ) -> None:
     data = f"s3://{bucket}/data"
-    put_partition(s3, f"{data}/part-00.parquet", make_frame(300, seed=0))
+    for i in range(6):
+        put_partition(s3, f"{data}/part-{i:02d}.parquet", make_frame(300, seed=i))
     source = DataSource(data, s3.options)
-    (listed,) = list_partitions(source)  # s3fs caches what the listing said about each object
-    learned = TrainedPartition(
-        listed.key, listed.fingerprint.size, listed.fingerprint.token, 300, ""
+    listed = list_partitions(source)  # s3fs caches what the listing said about each object
+    learned = Admission(
+        train=tuple(
+            TrainedPartition(part.key, part.fingerprint.size, part.fingerprint.token, 300, "")
+            for part in listed
+        )
     )
-    _confirm_unchanged(source, Admission(train=(learned,)))
-    put_partition(s3, f"{data}/part-00.parquet", make_frame(300, seed=1))
-    with pytest.raises(PartitionChangedError, match="'part-00.parquet' changed"):
-        _confirm_unchanged(source, Admission(train=(learned,)))
+    _confirm_unchanged(source, learned)
+    # the files are confirmed concurrently on a remote store; the error still names the one
+    put_partition(s3, f"{data}/part-03.parquet", make_frame(300, seed=100))
+    with pytest.raises(PartitionChangedError, match="'part-03.parquet' changed"):
+        _confirm_unchanged(source, learned)
 
 
 def race_commits(stores: list[ModelStore], version: int) -> dict[int, str]:

@@ -49,6 +49,8 @@ class Tracker:
         self.groups = 0
         self.done = 0
         self.rows = 0
+        self._rows_of: dict[str, int] = {}
+        self._indexed = 0
 
     def _emit(self, stage: str) -> None:
         if self.callback is not None:
@@ -67,10 +69,14 @@ class Tracker:
         """A strategy finished every group before ``next_group``."""
         if self.delta is None or next_group <= self.groups:
             return
-        rows_of = {part.key: part.rows for part in self.delta.admitter.train}
+        # Admission only appends, so only its new records are indexed: a report per group
+        # would otherwise cost the whole delta, quadratic in its groups.
+        admitted = self.delta.admitter.train
+        self._rows_of.update((part.key, part.rows) for part in admitted[self._indexed :])
+        self._indexed = len(admitted)
         for group in self.delta.parts[self.groups : next_group]:
             self.done += len(group)
-            self.rows += sum(rows_of.get(part.key, 0) for part in group)
+            self.rows += sum(self._rows_of.get(part.key, 0) for part in group)
         self.groups = next_group
         self._emit("train")
 

@@ -21,7 +21,7 @@ from distinc.dataset.samples import merged_stats
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import DeltaStats, sample_step
 from distinc.dataset.tasks import coalesce
-from distinc.ledger.admit import Admission, Admitter, problems_of
+from distinc.ledger.admit import Admission, Admitter, Problem, problems_of
 from distinc.ledger.lineage import Lineage
 from distinc.trainers.base import AdmittedGroup
 from distinc.trainers.workers import cluster_workers
@@ -136,12 +136,15 @@ class DeltaScan:
         # this client's connections from a foreign thread when a second client exists.
         self._arrivals = as_completed(self.profile_futures, loop=client.loop, with_results=True)
         self._profiles: dict[int, Sequence[PartitionProfile]] = {}
+        self._problems: dict[str, list[Problem]] = {}
         self._judged: list[AdmittedGroup] = []
 
     def _receive_one(self) -> None:
         future, found = next(self._arrivals)
         profiles = self._profiles[self._index[future.key]] = found.profiles
-        if any(problems_of(profile, self.contract, self.checked_classes) for profile in profiles):
+        for profile in profiles:
+            self._problems[profile.key] = problems_of(profile, self.contract, self.checked_classes)
+        if any(self._problems[profile.key] for profile in profiles):
             self._fail()
 
     def _fail(self) -> None:
@@ -154,7 +157,10 @@ class DeltaScan:
 
     def _judge(self, i: int) -> AdmittedGroup:
         by_key = {profile.key: profile for profile in self._profiles[i]}
-        verdicts = [self.admitter.judge(part, by_key[part.key]) for part in self.parts[i]]
+        verdicts = [
+            self.admitter.judge(part, by_key[part.key], self._problems.pop(part.key, None))
+            for part in self.parts[i]
+        ]
         admitted = tuple(learned for learned in verdicts if learned is not None)
         group = AdmittedGroup(i, admitted, self.batch_futures[i])
         self._judged.append(group)

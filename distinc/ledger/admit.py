@@ -103,6 +103,14 @@ def _schema_mismatches(
     return tuple(mismatches)
 
 
+@functools.lru_cache(maxsize=64)
+def _extra_columns(
+    schema: tuple[tuple[str, str], ...], columns: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The columns of ``schema`` that the contract ignores, sorted; cached like the above."""
+    return tuple(sorted({name for name, _ in schema} - set(columns)))
+
+
 def _schema_problems(profile: PartitionProfile, contract: ColumnContract) -> list[Problem]:
     key = profile.key
     problems = []
@@ -218,11 +226,20 @@ class Admitter:
         self.warnings: list[str] = []
         self.labels: set[Any] = set()
 
-    def judge(self, part: Partition, profile: PartitionProfile) -> TrainedPartition | None:
-        """Record the verdict on ``part``; the record to learn it under, or ``None``."""
+    def judge(
+        self,
+        part: Partition,
+        profile: PartitionProfile,
+        problems: list[Problem] | None = None,
+    ) -> TrainedPartition | None:
+        """Record the verdict on ``part``; the record to learn it under, or ``None``.
+
+        ``problems`` are ``problems_of`` this profile when the caller already has them.
+        """
         fp = part.fingerprint
-        checked = None if self.allow_new_classes else self.pinned
-        problems = problems_of(profile, self.contract, checked)
+        if problems is None:
+            checked = None if self.allow_new_classes else self.pinned
+            problems = problems_of(profile, self.contract, checked)
         if problems:
             self.problems += problems
             return None
@@ -238,9 +255,9 @@ class Admitter:
             self.warnings.append(f"partition {part.key!r} duplicates {twin!r} and was skipped")
             return None
         self.digests[profile.digest] = part.key
-        extra = sorted(set(dict(profile.schema)) - set(self.contract.columns))
+        extra = _extra_columns(profile.schema, self.contract.columns)
         if extra:
-            self.warnings.append(f"partition {part.key!r}: extra column(s) {extra} ignored")
+            self.warnings.append(f"partition {part.key!r}: extra column(s) {list(extra)} ignored")
         self.labels.update(label for label, _ in profile.labels)
         for column, values in profile.categories:
             self.seen_categories.setdefault(column, set()).update(values)
