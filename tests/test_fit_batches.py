@@ -95,6 +95,7 @@ def small(files: dict[str, Path]) -> list[Path]:
     return [path for name, path in files.items() if FILES[name] == ROWS]
 
 
+@pytest.mark.parametrize("tasks", [len(GROUPS), 2], ids=["a task per group", "tasks of groups"])
 @pytest.mark.parametrize("arrival", ["kept", "read ahead", "read by the fit task"])
 def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     tmp_path: Path,
@@ -102,7 +103,10 @@ def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     client: Any,
     monkeypatch: pytest.MonkeyPatch,
     arrival: str,
+    tasks: int,
 ) -> None:
+    if tasks == 2:  # half the delta's bytes per task: the first two groups, then the rest
+        monkeypatch.setattr(scanning, "TASKS_PER_WORKER", 1)
     if arrival != "kept":
         monkeypatch.setattr(scanning, "KEEP_SHARE", 0.0)
     if arrival == "read by the fit task":
@@ -115,10 +119,11 @@ def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     ]
     assert [(part.key, part.rows) for part in entry.partitions][3] == ("a3-big.parquet", 6000)
     assert [part.key for part in entry.skipped] == ["a5-empty.parquet"]
-    assert entry.notes["tasks"] == len(GROUPS)
+    assert entry.notes["tasks"] == tasks
     batches = [[files[name] for name in group] for group in GROUPS]
     assert same(model.model(), loop(batches))
     assert not same(model.model(), loop([[path] for batch in batches for path in batch]))
+    assert not same(model.model(), loop([batches[0] + batches[1], batches[2] + batches[3]]))
     assert model.verify() == []
 
 

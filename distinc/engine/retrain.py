@@ -117,7 +117,7 @@ def retrain(
             lineage=Lineage(),
             declared_classes=lineage.classes or spec.classes,
             keep=trainer.uses_batches and worth_keeping(dask, partitions),
-            task_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
+            batch_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
         )
         tracker.start(delta)
         try:

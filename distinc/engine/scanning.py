@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from distinc.dataset.partition import DataSource, Partition
@@ -22,6 +22,7 @@ from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import DeltaStats, sample_step
 from distinc.dataset.tasks import coalesce
 from distinc.ledger.admit import Admission, Admitter, Problem, problems_of
+from distinc.ledger.entry import TrainedPartition
 from distinc.ledger.lineage import Lineage
 from distinc.trainers.base import AdmittedGroup
 from distinc.trainers.workers import cluster_workers
@@ -51,6 +52,19 @@ def batches_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> dict[str
     return {profile.key: batch for profile, batch in scanned}
 
 
+def _file_bytes(part: Partition) -> int:
+    return part.fingerprint.size
+
+
+def _learned_fits(
+    batches: Sequence[Sequence[Partition]], admitted: Sequence[TrainedPartition]
+) -> tuple[tuple[str, ...], ...]:
+    """The keys of each fit batch that admission let through; emptied batches are dropped."""
+    learned = {part.key for part in admitted}
+    keys = (tuple(part.key for part in batch if part.key in learned) for batch in batches)
+    return tuple(batch for batch in keys if batch)
+
+
 def cluster_memory(client: Any) -> int:
     workers = cluster_workers(client).values()
     return int(sum(worker.get("memory_limit") or 0 for worker in workers))
@@ -66,8 +80,10 @@ class DeltaScan:
     """The ``Delta`` of an update: scans submitted at construction, verdicts on demand.
 
     Each scan task takes consecutive partitions of about ``SCAN_TASK_BYTES`` of files, fewer
-    when that would leave workers idle; a fixed ``task_bytes`` replaces that budget, so the
-    groups strategies receive depend on the file sizes alone (fit batches need that).
+    when that would leave workers idle. With ``batch_bytes``, partitions first form fit batches
+    of that many bytes of files, and a task takes whole batches: the batches depend on the file
+    sizes alone, so the model does not depend on the cluster, while tasks stay as large as
+    without them (a task per small batch would make the stream wait on many more hand-offs).
     """
 
     def __init__(
@@ -81,18 +97,22 @@ class DeltaScan:
         declared_classes: tuple[Any, ...] | None,
         allow_new_classes: bool = False,
         keep: bool,
-        task_bytes: int | None = None,
+        batch_bytes: int | None = None,
     ) -> None:
         from distributed import as_completed
 
         self.contract = contract
         total = sum(part.fingerprint.size for part in selected)
-        if task_bytes is not None:
-            budget = max(1, task_bytes)
+        workers = max(1, len(cluster_workers(client)))
+        budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
+        # Per task, its fit batches; None: a partial_fit call per partition.
+        self.fit_batches: list[list[list[Partition]]] | None = None
+        if batch_bytes is None:
+            self.parts = coalesce(list(selected), _file_bytes, budget)
         else:
-            workers = max(1, len(cluster_workers(client)))
-            budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
-        self.parts = coalesce(list(selected), lambda part: part.fingerprint.size, budget)
+            batches = coalesce(list(selected), _file_bytes, max(1, batch_bytes))
+            self.fit_batches = coalesce(batches, lambda batch: sum(map(_file_bytes, batch)), budget)
+            self.parts = [[part for batch in task for part in batch] for task in self.fit_batches]
         self.sample_every = sample_step(total, len(contract.columns))
         pinned = lineage.classes or declared_classes
         self.admitter = Admitter(
@@ -162,7 +182,8 @@ class DeltaScan:
             for part in self.parts[i]
         ]
         admitted = tuple(learned for learned in verdicts if learned is not None)
-        group = AdmittedGroup(i, admitted, self.batch_futures[i])
+        fits = None if self.fit_batches is None else _learned_fits(self.fit_batches[i], admitted)
+        group = AdmittedGroup(i, admitted, self.batch_futures[i], fits)
         self._judged.append(group)
         return group
 
@@ -203,7 +224,7 @@ class DeltaScan:
     def forget_batches(self) -> None:
         """Read partitions again from here on (kept batches may be lost with a worker)."""
         self.batch_futures = [None] * len(self.batch_futures)
-        self._judged = [AdmittedGroup(g.index, g.partitions, None) for g in self._judged]
+        self._judged = [replace(group, batches=None) for group in self._judged]
 
     def release(self) -> None:
         for future in [*self.profile_futures, *self.batch_futures]:

@@ -142,7 +142,7 @@ def update(
             declared_classes=spec.classes,
             allow_new_classes=spec.options.allow_new_classes,
             keep=keep,
-            task_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
+            batch_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
         )
         tracker.start(delta)
         logger.info(

@@ -3,10 +3,11 @@
 scikit-learn pays a fixed cost per ``partial_fit`` call (milliseconds, even with validation
 skipped), so a delta of thousands of small files spends most of its time in that cost. With
 ``fit_batch_mb`` set, the scan groups the delta's partitions, in training order, by the sizes
-their fingerprints record, against that fixed budget; the stream then concatenates each group's
-rows into one call. The groups depend on the files alone (not on the workers, retries or
+their fingerprints record, against that fixed budget; the stream then concatenates each batch's
+rows into one call. The batches depend on the files alone (not on the workers, retries or
 resumes), so every run over the same delta learns the same batches and ends with the same model.
-Each partition keeps its own ledger record.
+A task takes whole batches, as many as its usual size allows. Each partition keeps its own
+ledger record.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ MEGABYTE = 2**20
 
 
 def fit_batch_bytes(options: TrainingOptions, *, strategy: str) -> int | None:
-    """The fixed file bytes per scan task that fit batching asks for; ``None`` when it is off
+    """The fixed file bytes per fit batch; ``None`` when fit batching is off
     (the default, and every strategy but the stream).
 
     Examples

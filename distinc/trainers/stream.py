@@ -17,7 +17,7 @@ import copy
 import math
 import uuid
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -59,12 +59,12 @@ def fit_group(
     params: dict[str, Any],
     classes: tuple[Any, ...] | None,
     *,
-    concatenate: bool = False,
+    fits: Sequence[Sequence[str]] | None = None,
 ) -> Any:
     """``partial_fit`` a copy of ``model`` on each partition in order; the input is untouched.
 
-    A partition whose batch was not kept is read here. With ``concatenate``, the group's
-    partitions are learned by one ``partial_fit`` call on their rows in order (fit batches).
+    A partition whose batch was not kept is read here. With ``fits`` (the keys of each fit
+    batch, in order), each batch is learned by one ``partial_fit`` call on its rows in order.
     """
     model = build_estimator(estimator, params) if model is None else copy.deepcopy(model)
     fit_params = {"classes": np.asarray(classes)} if classes is not None else {}
@@ -74,21 +74,27 @@ def fit_group(
             task_faults.reach(key)
             yield batch
 
-    fits: Iterable[Batch] = each()
-    if concatenate:
-        pieces = list(fits)
-        fits = [joined(pieces)] if pieces else []
-        del pieces  # partitions this task read itself are freed before the fit
+    def calls() -> Iterator[Batch]:
+        loaded = each()
+        if fits is None:
+            yield from loaded
+            return
+        for fit in fits:
+            # the pieces go as soon as they are joined: a fit batch this task read itself
+            # is not held twice
+            yield joined([next(loaded) for _ in fit])
+
     # The scan already proved every value finite (a changed file fails the final fingerprint
     # check) and the parameters were validated when the estimator was built, so scikit-learn
     # need not check again on the critical path: it costs milliseconds per call, which many
     # small partitions multiply.
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for features, labels in fits:
+        for features, labels in calls():
             if labels is None:
                 model.partial_fit(features)
             else:
                 model.partial_fit(features, labels, **fit_params)
+            del features, labels  # not held while the next fit batch is joined
     return model
 
 
@@ -215,7 +221,7 @@ class StreamTrainer(Trainer):
                 spec.estimator,
                 spec.params,
                 classes,
-                concatenate=spec.options.fit_batch_mb > 0,
+                fits=group.fits,
                 key=f"distinc-fit-{job.run_id}-{attempt}-{group.index}",
                 retries=2,
                 priority=1,  # the model's path is the critical path: ahead of queued scans
