@@ -66,6 +66,8 @@ def fit_group(
     A partition whose batch was not kept is read here. With ``fits`` (the keys of each fit
     batch, in order), each batch is learned by one ``partial_fit`` call on its rows in order.
     """
+    if fits is not None and [key for fit in fits for key in fit] != list(keys):
+        raise ValueError(f"fit batches {fits} do not split the partitions {list(keys)} in order")
     model = build_estimator(estimator, params) if model is None else copy.deepcopy(model)
     fit_params = {"classes": np.asarray(classes)} if classes is not None else {}
 
