@@ -85,6 +85,7 @@ class IncrementalModel:
         progress: ProgressCallback | None = None,
         single_writer: bool = False,
         listing: str = "full",
+        on_corrupt: str = "error",
     ) -> UpdateResult:
         """Train on every partition not yet learned and commit a version (or do nothing).
 
@@ -93,6 +94,8 @@ class IncrementalModel:
         only on a backend whose create-if-absent cannot be proven. ``listing="since-newest"``
         lists only the folder of the newest learned partition and the folders sorting after it
         (an append-only tree); a file added to an older folder waits for a ``full`` listing.
+        ``on_corrupt="skip"`` quarantines a new file that is not readable Parquet: the version
+        records it as skipped, with the reason, and it is planned again once the file changes.
         """
         return update(
             self.store,
@@ -104,6 +107,7 @@ class IncrementalModel:
             progress=progress,
             single_writer=single_writer,
             listing=listing,
+            on_corrupt=on_corrupt,
         )
 
     def status(self) -> Status:

@@ -16,6 +16,7 @@ SPEC_FORMAT = 1
 _POLICIES = {
     "on_modified": ("error", "skip", "retrain"),
     "on_missing": ("error", "warn"),
+    "on_corrupt": ("error", "skip"),
 }
 
 

@@ -65,6 +65,7 @@ def cmd_update(args: argparse.Namespace) -> int:
         progress=progress_for(sys.stderr, quiet=args.quiet),
         single_writer=args.single_writer,
         listing=args.listing,
+        on_corrupt=args.on_corrupt,
     )
     if result.dry_run:
         return decide.dry_run(args, model, result)

@@ -156,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="what to do when a learned partition is gone (default: error)",
     )
     update.add_argument(
+        "--on-corrupt",
+        default="error",
+        choices=["error", "skip"],
+        help="what to do with a new file that is not readable Parquet: fail, or record it as "
+        "skipped until it changes (default: error)",
+    )
+    update.add_argument(
         "--listing",
         default="full",
         choices=["full", "since-newest"],

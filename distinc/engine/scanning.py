@@ -98,6 +98,7 @@ class DeltaScan:
         allow_new_classes: bool = False,
         keep: bool,
         batch_bytes: int | None = None,
+        skip_corrupt: bool = False,
     ) -> None:
         from distributed import as_completed
 
@@ -116,7 +117,11 @@ class DeltaScan:
         self.sample_every = sample_step(total, len(contract.columns))
         pinned = lineage.classes or declared_classes
         self.admitter = Admitter(
-            contract=contract, lineage=lineage, classes=pinned, allow_new_classes=allow_new_classes
+            contract=contract,
+            lineage=lineage,
+            classes=pinned,
+            allow_new_classes=allow_new_classes,
+            skip_corrupt=skip_corrupt,
         )
         self.checked_classes = None if allow_new_classes else pinned
         self.settled = pinned is not None and not allow_new_classes
@@ -164,7 +169,8 @@ class DeltaScan:
         profiles = self._profiles[self._index[future.key]] = found.profiles
         for profile in profiles:
             self._problems[profile.key] = problems_of(profile, self.contract, self.checked_classes)
-        if any(self._problems[profile.key] for profile in profiles):
+        found = [self._problems[profile.key] for profile in profiles]
+        if any(problems and not self.admitter.quarantines(problems) for problems in found):
             self._fail()
 
     def _fail(self) -> None:

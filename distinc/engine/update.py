@@ -97,6 +97,7 @@ def update(
     progress: ProgressCallback | None = None,
     single_writer: bool = False,
     listing: str = "full",
+    on_corrupt: str = "error",
 ) -> UpdateResult:
     """Train the head model on every partition it has not learned, and commit a new version.
 
@@ -105,7 +106,10 @@ def update(
     ``single_writer`` promises that no other updater runs on this store, which lets an update
     commit to a backend whose create-if-absent cannot be proven (see ``store.probe``).
     ``listing="since-newest"`` lists only the newest folders of an append-only tree.
+    ``on_corrupt="skip"`` records a new file that is not readable Parquet as skipped instead
+    of failing the update.
     """
+    skip_corrupt = parse_policy("on_corrupt", on_corrupt) == "skip"
     started = time.perf_counter()
     lineage, plan, selection = plan_update(
         store, on_modified=on_modified, on_missing=on_missing, listing=listing
@@ -143,6 +147,7 @@ def update(
             allow_new_classes=spec.options.allow_new_classes,
             keep=keep,
             batch_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
+            skip_corrupt=skip_corrupt,
         )
         tracker.start(delta)
         logger.info(
@@ -172,7 +177,7 @@ def update(
     for warning in admission.warnings:
         logger.warning(warning)
     if not admission.train:
-        logger.info("nothing to learn: every new partition is empty or a duplicate")
+        logger.info("nothing to learn: every new partition was skipped")
         return UpdateResult(plan, version=lineage.version, warnings=warnings)
     tracker.finish(admission.rows)
     faults.reach("after-train")

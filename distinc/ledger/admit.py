@@ -213,8 +213,10 @@ class Admitter:
         lineage: Lineage,
         classes: tuple[Any, ...] | None,
         allow_new_classes: bool = False,
+        skip_corrupt: bool = False,
     ) -> None:
         self.contract = contract
+        self.skip_corrupt = skip_corrupt
         self.pinned = classes if contract.task == "classification" else None
         self.allow_new_classes = allow_new_classes
         self.digests = dict(lineage.digests)
@@ -240,6 +242,14 @@ class Admitter:
         if problems is None:
             checked = None if self.allow_new_classes else self.pinned
             problems = problems_of(profile, self.contract, checked)
+        if self.quarantines(problems):
+            reason = f"corrupt: {profile.problem}"
+            self.skipped.append(SkippedPartition(part.key, fp.size, fp.token, reason))
+            self.warnings.append(
+                f"partition {part.key!r} is {profile.problem} and was skipped (--on-corrupt "
+                "skip); it is tried again once the file changes"
+            )
+            return None
         if problems:
             self.problems += problems
             return None
@@ -264,6 +274,15 @@ class Admitter:
         learned = TrainedPartition(part.key, fp.size, fp.token, profile.rows, profile.digest)
         self.train.append(learned)
         return learned
+
+    def quarantines(self, problems: Sequence[Problem]) -> bool:
+        """Whether ``problems`` only say the file is not readable Parquet, which the policy
+        skips (recorded with its fingerprint, so a rewritten file is planned again)."""
+        return (
+            self.skip_corrupt
+            and bool(problems)
+            and all(problem.kind is CorruptPartitionError for problem in problems)
+        )
 
     def classes(self) -> tuple[Any, ...] | None:
         if self.contract.task != "classification":

@@ -17,6 +17,7 @@ import pytest
 
 import distinc
 from distinc.engine.faults import PAUSE_VARIABLE
+from distinc.exceptions import ConfigurationError, InvalidValueError
 from distinc.trainers import available_strategies
 from tests.conftest import FEATURES, make_frame, write_partition
 from tests.reliability import backends, procs
@@ -421,6 +422,47 @@ def test_a_corrupt_partition_fails_the_update_with_its_path(
     )
     (data / f"{kind}.parquet").unlink()
     assert distinc.open(str(store)).update(client=client).noop
+
+
+def test_by_opt_in_a_corrupt_partition_is_quarantined_until_the_file_changes(
+    trained: tuple[Path, Path], client: Any, cli_env: dict[str, str | None]
+) -> None:
+    data, store = trained
+    good = (data / "p0.parquet").read_bytes()
+    (data / "bad.parquet").write_bytes(good[: len(good) // 2])
+    add_partitions(data, ["new.parquet"])
+    finished = accepted(store, cli_env, "--on-corrupt", "skip")
+    assert "partition 'bad.parquet' is not readable Parquet (" in finished.stderr
+    entry = assert_consistent(store).entry(2)
+    assert [part.key for part in entry.partitions] == ["new.parquet"]
+    assert [s.key for s in entry.skipped] == ["bad.parquet"]
+    assert entry.skipped[0].reason.startswith("corrupt: not readable Parquet (")
+    model = distinc.open(str(store))
+    assert model.update(client=client).noop  # recorded: not tried again, whatever the policy
+    add_partitions(data, ["bad.parquet"])  # the file is written again, readable this time
+    entry = model.update(client=client).entry
+    assert entry is not None and [part.key for part in entry.partitions] == ["bad.parquet"]
+    assert_learned_once(store, [*FIRST, "new.parquet", "bad.parquet"])
+    tally("bad inputs handled by policy")
+
+
+def test_the_quarantine_takes_only_unreadable_files(
+    trained: tuple[Path, Path], client: Any
+) -> None:
+    data, store = trained
+    (data / "bad.parquet").write_bytes(b"PAR1 nope")
+    frame = make_frame(90, seed=8)
+    frame.loc[[3, 40], "x1"] = np.nan
+    write_partition(data, "nan.parquet", frame)
+    before = snapshot(store)
+    model = distinc.open(str(store))
+    with pytest.raises(InvalidValueError, match="'nan.parquet'") as caught:
+        model.update(client=client, on_corrupt="skip")
+    assert "bad.parquet" not in str(caught.value)
+    with pytest.raises(ConfigurationError, match="'on_corrupt' policy must be one of"):
+        model.update(client=client, on_corrupt="ignore")
+    assert snapshot(store) == before
+    tally("bad inputs refused", 2)
 
 
 def test_an_io_error_while_reading_a_partition_fails_the_update_naming_it(
