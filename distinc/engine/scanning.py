@@ -165,12 +165,13 @@ class DeltaScan:
         self._judged: list[AdmittedGroup] = []
 
     def _receive_one(self) -> None:
-        future, found = next(self._arrivals)
-        profiles = self._profiles[self._index[future.key]] = found.profiles
-        for profile in profiles:
-            self._problems[profile.key] = problems_of(profile, self.contract, self.checked_classes)
-        found = [self._problems[profile.key] for profile in profiles]
-        if any(problems and not self.admitter.quarantines(problems) for problems in found):
+        future, scanned = next(self._arrivals)
+        profiles = self._profiles[self._index[future.key]] = scanned.profiles
+        verdicts = [
+            problems_of(profile, self.contract, self.checked_classes) for profile in profiles
+        ]
+        self._problems.update(zip((profile.key for profile in profiles), verdicts, strict=True))
+        if any(problems and not self.admitter.quarantines(problems) for problems in verdicts):
             self._fail()
 
     def _fail(self) -> None:

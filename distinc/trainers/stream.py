@@ -82,8 +82,7 @@ def fit_group(
             yield from loaded
             return
         for fit in fits:
-            # the pieces go as soon as they are joined: a fit batch this task read itself
-            # is not held twice
+            # one fit batch at a time: its pieces are dropped once joined
             yield joined([next(loaded) for _ in fit])
 
     # The scan already proved every value finite (a changed file fails the final fingerprint
