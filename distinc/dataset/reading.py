@@ -84,6 +84,11 @@ def read_table(source: DataSource, key: str, columns: Sequence[str]) -> pa.Table
         ) from exc
 
 
+# Rows per block when the columns are interleaved into rows: a block of every column stays in
+# cache while it is transposed.
+ROW_BLOCK = 2048
+
+
 def feature_matrix(
     table: pa.Table,
     features: Sequence[str],
@@ -91,19 +96,27 @@ def feature_matrix(
 ) -> np.ndarray:
     """A C-ordered float64 matrix of ``features``, in the pinned order.
 
-    Features named in ``vocabularies`` become their category codes. Stacking whole columns and
-    transposing once is about twice as fast as filling the matrix column by column.
+    Features named in ``vocabularies`` become their category codes. The matrix is filled a block
+    of rows at a time, every column's slice of the block copied then transposed in cache: no
+    second matrix-sized buffer, and about twice as fast as stacking whole columns and
+    transposing the stack (fresh pages for the stack cost as much as the copies).
     """
-    if not features:
-        return np.empty((table.num_rows, 0), dtype=np.float64)
     vocabularies = vocabularies or {}
     columns = [
         category_codes(table.column(name), vocabularies[name])
         if name in vocabularies
-        else table.column(name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+        else table.column(name).to_numpy(zero_copy_only=False)
         for name in features
     ]
-    return np.ascontiguousarray(np.vstack(columns).T)
+    rows = table.num_rows
+    matrix = np.empty((rows, len(columns)), dtype=np.float64)
+    block = np.empty((len(columns), min(rows, ROW_BLOCK)), dtype=np.float64)
+    for start in range(0, rows, ROW_BLOCK):
+        stop = min(rows, start + ROW_BLOCK)
+        for j, column in enumerate(columns):
+            block[j, : stop - start] = column[start:stop]
+        matrix[start:stop] = block[:, : stop - start].T
+    return matrix
 
 
 def contract_features(table: pa.Table, contract: ColumnContract) -> np.ndarray:
