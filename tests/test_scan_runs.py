@@ -24,6 +24,7 @@ from distinc.dataset.runs import scan_partitions
 from distinc.dataset.samples import PartitionSample, merged_stats
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import NumericSummary
+from distinc.engine.scanning import scan_task
 from tests.conftest import FEATURES, make_frame
 
 CLASSIFY = ColumnContract(tuple(FEATURES), ("double",) * len(FEATURES), "label", "classification")
@@ -236,3 +237,16 @@ def test_boolean_and_integer_features_are_plain_numbers(tmp_path: Path) -> None:
     assert table.schema.field("x0").type == pa.bool_()
     profiles = assert_same_scans(tmp_path, keys, contract, keep=True, step=20)
     assert took_the_shared_path(profiles)
+
+
+def test_the_scheduler_knows_what_a_kept_scan_weighs(tmp_path: Path, client: Any) -> None:
+    """Dask places a fit by the bytes of its inputs; a scan result that weighed a few bytes
+    would send fits anywhere and move every batch to them."""
+    keys = write(tmp_path / "data", frames(2, rows=5_000))
+    future = client.submit(scan_task, DataSource(str(tmp_path / "data")), keys, CLASSIFY, True, 0)
+    result = future.result()
+    batches = sum(x.nbytes + y.nbytes for x, y in result.values())
+    assert batches > 2 * 5_000 * len(FEATURES) * 8
+    key = future.key
+    weight = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.tasks[key].nbytes)
+    assert weight >= batches

@@ -10,9 +10,11 @@ in one error, and nothing is committed.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from dask.sizeof import sizeof
 
 from distinc.dataset.partition import DataSource, Partition
 from distinc.dataset.profile import Batch, PartitionProfile
@@ -44,12 +46,47 @@ class ScanProfiles:
     profiles: tuple[PartitionProfile, ...]
 
 
-def profiles_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> ScanProfiles:
-    return ScanProfiles(tuple(profile for profile, _ in scanned))
+@dataclass(frozen=True, eq=False)
+class ScanResult(Mapping[str, Batch | None]):
+    """What a scan task leaves on its worker: its profiles, and its batches by partition key.
+
+    Fit tasks take it whole, as the mapping of batches, so a kept batch can be fitted the
+    moment its scan ends: a task that split the batches out would first wait for the scan the
+    worker starts next.
+    """
+
+    profiles: tuple[PartitionProfile, ...]
+    batches: dict[str, Batch | None]
+
+    def __getitem__(self, key: str) -> Batch | None:
+        return self.batches[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.batches)
+
+    def __len__(self) -> int:
+        return len(self.batches)
 
 
-def batches_of(scanned: list[tuple[PartitionProfile, Batch | None]]) -> dict[str, Batch | None]:
-    return {profile.key: batch for profile, batch in scanned}
+@sizeof.register(ScanResult)
+def _scan_result_bytes(result: ScanResult) -> int:
+    # The scheduler places a fit where its largest input lives; unregistered, a ScanResult would
+    # count as a few bytes and the fit could go anywhere, moving every batch to it.
+    return int(sizeof(result.batches)) + int(sizeof(result.profiles))
+
+
+def scan_task(
+    source: DataSource, keys: Sequence[str], contract: ColumnContract, keep: bool, sample_every: int
+) -> ScanResult:
+    scanned = scan_partitions(source, keys, contract, keep, sample_every)
+    return ScanResult(
+        tuple(profile for profile, _ in scanned),
+        {profile.key: batch for profile, batch in scanned},
+    )
+
+
+def profiles_of(scanned: ScanResult) -> ScanProfiles:
+    return ScanProfiles(scanned.profiles)
 
 
 def _file_bytes(part: Partition) -> int:
@@ -127,11 +164,10 @@ class DeltaScan:
         self.settled = pinned is not None and not allow_new_classes
         token = uuid.uuid4().hex[:8]
         count = len(self.parts)
-        # One call per kind, so the scheduler sees every scan at once and queues them by
-        # priority; splitting a scan's result is instant and jumps that queue, so each profile
-        # reaches the driver as soon as its scan ends.
+        # One call per kind, so the scheduler sees every scan at once. Splitting the profiles
+        # off is instant and goes ahead of queued scans, though not of one a worker has started.
         scans = client.map(
-            scan_partitions,
+            scan_task,
             [source] * count,
             [[part.key for part in group] for group in self.parts],
             [contract] * count,
@@ -146,16 +182,8 @@ class DeltaScan:
             key=[f"distinc-profiles-{token}-{i}" for i in range(count)],
             priority=2,
         )
-        self.batch_futures: list[Any | None] = (
-            client.map(
-                batches_of,
-                scans,
-                key=[f"distinc-batches-{token}-{i}" for i in range(count)],
-                priority=2,
-            )
-            if keep
-            else [None] * count
-        )
+        # Kept batches are the scans themselves (a ScanResult maps keys to batches).
+        self.batch_futures: list[Any | None] = list(scans) if keep else [None] * count
         self._index = {future.key: i for i, future in enumerate(self.profile_futures)}
         # as_completed otherwise runs on the process's default client's loop, which drives
         # this client's connections from a foreign thread when a second client exists.
