@@ -40,19 +40,22 @@ def write_dataset(
 
 @contextmanager
 def local_client(workers: int = 2, threads: int = 1, **kwargs: Any) -> Iterator[Any]:
+    """A LocalCluster's client, its scheduler set as distinc sets the LocalCluster it starts."""
+    import dask
     from distributed import Client, LocalCluster
 
-    with (
-        LocalCluster(
+    from distinc.engine.cluster import local_scheduler_settings
+
+    with dask.config.set(local_scheduler_settings()):
+        cluster = LocalCluster(
             n_workers=workers,
             threads_per_worker=threads,
             processes=True,
             dashboard_address=None,
             silence_logs=40,
             **kwargs,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+        )
+    with cluster, Client(cluster) as client:
         yield client
 
 

@@ -6,6 +6,7 @@ import argparse
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 import dask
 import pytest
@@ -13,7 +14,12 @@ import pytest
 import distinc
 from distinc.cli.main import build_parser
 from distinc.config import StorageOptions, default_settings, flatten
-from distinc.engine.cluster import connect_timeout, local_cluster_options, scheduler_address
+from distinc.engine.cluster import (
+    connect_timeout,
+    dask_client,
+    local_cluster_options,
+    scheduler_address,
+)
 from tests.conftest import make_frame, run_cli, write_partition
 
 README = Path(__file__).parents[1] / "README.md"
@@ -45,6 +51,30 @@ def test_cluster_settings_fall_back_to_dask_and_the_machine() -> None:
             "threads_per_worker": 1,
             "memory_limit": "auto",
         }
+
+
+def _saturation(dask_scheduler: Any) -> float:
+    return float(dask_scheduler.WORKER_SATURATION)
+
+
+def test_own_local_cluster_hands_a_worker_one_task_per_thread_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import distributed  # registers distributed's settings
+
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    process_wide = dask.config.get("distributed.scheduler.worker-saturation")
+    local = {"distinc.scheduler": None, "scheduler-address": None}
+    with dask.config.set({**local, "distinc.local-cluster.n-workers": 1}):
+        with dask_client() as client:
+            assert isinstance(client, distributed.Client)
+            assert client.run_on_scheduler(_saturation) == 1.0
+        with (
+            dask.config.set({"distinc.local-cluster.worker-saturation": 2.0}),
+            dask_client() as client,
+        ):
+            assert client.run_on_scheduler(_saturation) == 2.0
+    assert dask.config.get("distributed.scheduler.worker-saturation") == process_wide
 
 
 def test_storage_options_layer_key_by_key() -> None:

@@ -51,6 +51,11 @@ def local_cluster_options() -> dict[str, Any]:
     }
 
 
+def local_scheduler_settings() -> dict[str, Any]:
+    """Dask settings for the scheduler of a LocalCluster that distinc starts."""
+    return {"distributed.scheduler.worker-saturation": setting("local-cluster.worker-saturation")}
+
+
 @contextlib.contextmanager
 def dask_client(address: str | None = None, *, client: Any = None) -> Iterator[Any]:
     """Yield a Dask client: ``client`` itself, one connected to ``address``, or a LocalCluster's.
@@ -70,9 +75,10 @@ def _own_client(address: str | None) -> Iterator[Any]:
     """A client of the scheduler at ``address``, else of a LocalCluster started for the run.
 
     The LocalCluster follows ``distinc.local-cluster`` (by default one single-threaded worker
-    process per core) and asks for a free dashboard port, so several runs on one host never
-    clash.
+    process per core, handed one task per thread at a time) and asks for a free dashboard port,
+    so several runs on one host never clash.
     """
+    import dask
     from distributed import Client, LocalCluster
 
     address = scheduler_address(address)
@@ -93,18 +99,17 @@ def _own_client(address: str | None) -> Iterator[Any]:
     # A free port even without bokeh: the scheduler's HTTP server (health, metrics) always
     # starts, and on the default port it would warn whenever another cluster holds it.
     dashboard = importlib.util.find_spec("bokeh") is not None
-    # Dask's own log lines stay quiet below CRITICAL: what goes wrong on the cluster reaches the
-    # user as distinc's named errors, while closing the cluster can race a worker's heartbeat
-    # and print a scary but harmless traceback after the command's output.
-    with (
-        LocalCluster(
+    with dask.config.set(local_scheduler_settings()):  # read once, by the cluster's scheduler
+        # Dask's own log lines stay quiet below CRITICAL: what goes wrong on the cluster reaches
+        # the user as distinc's named errors, while closing the cluster can race a worker's
+        # heartbeat and print a scary but harmless traceback after the command's output.
+        cluster = LocalCluster(
             **local_cluster_options(),
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.CRITICAL,
-        ) as cluster,
-        Client(cluster) as local,
-    ):
+        )
+    with cluster, Client(cluster) as local:
         logger.info(
             "started a LocalCluster of %d worker process(es) (dashboard: %s)",
             len(cluster.workers),
