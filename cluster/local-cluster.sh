@@ -125,7 +125,10 @@ do_start() {
     local listen=()
     [[ $host != 0.0.0.0 ]] && listen=(--host "$host")
 
-    setsid "$python" -m dask scheduler --host "$host" --port "$port" \
+    # One task per worker thread at a time, as in distinc's own LocalCluster: the next fit of a
+    # partial_fit chain then never waits behind a scan queued on its worker.
+    DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0 \
+        setsid "$python" -m dask scheduler --host "$host" --port "$port" \
         --dashboard-address "$dashboard" --scheduler-file "$scheduler_file" \
         >"$dir/scheduler.log" 2>&1 </dev/null &
     echo $! >"$dir/scheduler.pid"

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 import yaml
+from distributed import Client
 
 import distinc
 from distinc.cli.main import build_parser
@@ -26,6 +27,7 @@ ROOT = Path(__file__).parents[1]
 CLUSTER = ROOT / "cluster"
 SCRIPT = CLUSTER / "local-cluster.sh"
 OPERATOR_API = "kubernetes.dask.org/v1"
+SATURATION = "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"
 
 
 def process_groups_alive(groups: list[int]) -> list[int]:
@@ -72,6 +74,12 @@ def test_the_host_script_runs_an_update_and_leaves_nothing_running(
         updated = run_cli("update", store, "--scheduler", address[1], "--json")
         assert json.loads(updated.stdout)["version"] == 1
         assert f"connected to {address[1]}" in updated.stderr
+        with Client(address[1], timeout=30) as client:
+            # a lambda travels by value; the scheduler process cannot import this module
+            saturation = client.run_on_scheduler(
+                lambda dask_scheduler: dask_scheduler.WORKER_SATURATION
+            )
+            assert saturation == 1.0
     finally:
         stopped = local_cluster("stop", state=state)
         leftovers = process_groups_alive(groups)
@@ -100,6 +108,10 @@ def test_the_compose_file_runs_a_scheduler_workers_and_a_one_shot_update() -> No
         )
         assert [volume.split(":")[-1] for volume in service["volumes"]] == ["/work"]
     assert services["scheduler"]["command"][:2] == ["dask", "scheduler"]
+    assert services["scheduler"]["environment"] == {
+        **services["worker"]["environment"],
+        SATURATION: "1.0",
+    }
     assert "8786" in services["scheduler"]["command"]
     assert services["worker"]["command"][:3] == ["dask", "worker", "tcp://scheduler:8786"]
     job = services["update"]
@@ -173,6 +185,7 @@ def check_cluster_spec(spec: dict[str, Any], *, cluster_name: str) -> set[str]:
     assert workers[0]["args"][:2] == ["dask", "worker"]
     schedulers = _containers(scheduler["spec"])
     assert schedulers[0]["args"][:2] == ["dask", "scheduler"]
+    assert {e["name"]: e["value"] for e in schedulers[0]["env"]} == {SATURATION: "1.0"}
     ports = {port["name"]: port["containerPort"] for port in schedulers[0]["ports"]}
     assert ports == {"tcp-comm": 8786, "http-dashboard": 8787}
     service = scheduler["service"]
