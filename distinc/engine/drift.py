@@ -13,13 +13,12 @@ from typing import Any
 
 from distinc.dataset.partition import DataSource, Partition
 from distinc.dataset.profile import PartitionProfile
-from distinc.dataset.runs import scan_partitions
 from distinc.dataset.samples import PartitionStats, merged_stats
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import sample_step
 from distinc.dataset.tasks import coalesce
 from distinc.engine.cluster import dask_client
-from distinc.engine.scanning import SCAN_TASK_BYTES, TASKS_PER_WORKER, profiles_of
+from distinc.engine.scanning import SCAN_TASK_BYTES, TASKS_PER_WORKER, profiles_of, scan_task
 from distinc.engine.update import plan_update
 from distinc.ledger.admit import problems_of
 from distinc.ledger.drift import PSI_THRESHOLD, Shift, shift_between
@@ -58,7 +57,7 @@ def scan_pending(
     step = sample_step(total, len(contract.columns))
     token = uuid.uuid4().hex[:8]
     scans = client.map(
-        scan_partitions,
+        scan_task,
         [source] * len(groups),
         [[part.key for part in group] for group in groups],
         [contract] * len(groups),
