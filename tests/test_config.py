@@ -19,6 +19,7 @@ from distinc.engine.cluster import (
     dask_client,
     local_cluster_options,
     scheduler_address,
+    scheduler_timeout,
 )
 from tests.conftest import make_frame, run_cli, write_partition
 
@@ -51,6 +52,13 @@ def test_cluster_settings_fall_back_to_dask_and_the_machine() -> None:
             "threads_per_worker": 1,
             "memory_limit": "auto",
         }
+
+
+def test_scheduler_timeout_is_seconds_or_none() -> None:
+    assert scheduler_timeout() == 120
+    for configured, seconds in [("3s", 3), (2, 2), ("1 minute", 60), (None, None), (0, None)]:
+        with dask.config.set({"distinc.scheduler-timeout": configured}):
+            assert scheduler_timeout() == seconds
 
 
 def _saturation(dask_scheduler: Any) -> float:

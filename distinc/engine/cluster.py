@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from distinc.config import setting
+from distinc.engine.watch import SchedulerWatch
 from distinc.exceptions import ClusterError
 
 logger = logging.getLogger("distinc")
@@ -132,19 +133,39 @@ def warm_workers(client: Any, modules: Sequence[str]) -> None:
     client.run(_import_all, list(modules))
 
 
-def lost_scheduler(client: Any, exc: BaseException) -> ClusterError | None:
+def scheduler_timeout() -> float | None:
+    """``distinc.scheduler-timeout`` in seconds, or ``None`` when the scheduler is never timed."""
+    from dask.utils import parse_timedelta
+
+    configured = setting("scheduler-timeout")
+    seconds = parse_timedelta(configured, default="s") if configured else None
+    return seconds if seconds else None
+
+
+def lost_scheduler(
+    client: Any, exc: BaseException, *, address: str | None = None, silent_for: float | None = None
+) -> ClusterError | None:
     """The error to raise when ``exc`` means the client lost its scheduler, else ``None``.
 
     When the scheduler dies, distributed cancels every future with the reason
     ``scheduler-connection-lost`` and the client starts reconnecting; waiting for it would
-    only delay the failure, so the update fails at once.
+    only delay the failure, so the update fails at once. ``silent_for``: the scheduler was
+    given up on after that many seconds without an answer (see ``distinc.engine.watch``).
     """
     from distributed.comm import CommClosedError
 
     gone = getattr(client, "status", "running") != "running"
     if not (gone or isinstance(exc, CommClosedError) or "scheduler-connection-lost" in str(exc)):
         return None
-    address = getattr(getattr(client, "scheduler", None), "address", None)
+    address = address or getattr(getattr(client, "scheduler", None), "address", None)
+    if silent_for is not None:
+        return ClusterError(
+            f"The Dask scheduler at {address!r} stopped answering during the update (no reply "
+            f"in {silent_for:.0f} s); nothing was committed. Check the scheduler (a stopped, "
+            "stuck or overloaded process) and rerun the update; the distinc.scheduler-timeout "
+            "setting says how long to wait.",
+            address=address,
+        )
     return ClusterError(
         f"Lost the Dask scheduler at {address!r} during the update "
         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
@@ -155,11 +176,17 @@ def lost_scheduler(client: Any, exc: BaseException) -> ClusterError | None:
 
 @contextlib.contextmanager
 def scheduler_losses_named(client: Any) -> Iterator[None]:
-    """Turn whatever losing the scheduler raises inside the block into one ``ClusterError``."""
-    try:
-        yield
-    except Exception as exc:
-        lost = lost_scheduler(client, exc)
-        if lost is None:
-            raise
-        raise lost from exc
+    """Turn whatever losing the scheduler raises inside the block into one ``ClusterError``,
+    and give up on a scheduler that stops answering for ``distinc.scheduler-timeout``."""
+    address = getattr(getattr(client, "scheduler", None), "address", None)
+    timeout = scheduler_timeout()
+    with contextlib.ExitStack() as stack:
+        watch = None if timeout is None else stack.enter_context(SchedulerWatch(client, timeout))
+        try:
+            yield
+        except Exception as exc:
+            silent_for = None if watch is None else watch.silent_for
+            lost = lost_scheduler(client, exc, address=address, silent_for=silent_for)
+            if lost is None:
+                raise
+            raise lost from exc

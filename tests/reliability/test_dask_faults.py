@@ -205,3 +205,45 @@ def test_a_killed_scheduler_fails_the_update_with_a_clear_error(
     assert distinc.open(str(store)).update(client=client).version == 2
     assert_learned_once(store, learned)
     assert_equals_clean_run(store, data, case)
+
+
+def test_a_stopped_scheduler_fails_the_update_instead_of_hanging(
+    tmp_path: Path, client: Any, case: StrategyCase
+) -> None:
+    """P9 for a scheduler that hangs rather than dies: its connections stay open, so only the
+    update's own watch (distinc.scheduler-timeout) can notice. No commit; the rerun succeeds."""
+    from distributed import Client
+
+    data, store = tmp_path / "data", tmp_path / "store"
+    add_partitions(data, ["first.parquet"])
+    new_store(tmp_path, data, case).update(client=client)
+    learned = ["first.parquet", *write_delta(data)]
+    before = snapshot(store)
+    marker = tmp_path / "paused"
+    with process_cluster(workers=2) as cluster:
+        with Client(cluster.address) as remote:
+            arm(remote, TARGET, "pause", marker)
+        driver = procs.start(
+            "update",
+            str(store),
+            "--scheduler",
+            cluster.address,
+            env={"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"},
+        )
+        wait_for(marker, driver)
+        os.kill(cluster.scheduler.pid, signal.SIGSTOP)
+        try:
+            finished = driver.wait()
+        finally:
+            os.kill(cluster.scheduler.pid, signal.SIGCONT)
+            Path(f"{marker}.go").touch()
+    tally("Dask schedulers stopped with SIGSTOP")
+    assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
+    assert finished.errors[0].startswith(
+        f"distinc: error: The Dask scheduler at {cluster.address!r} stopped answering during "
+        "the update (no reply in 3 s); nothing was committed."
+    ), finished.describe()
+    assert snapshot(store) == before
+    assert distinc.open(str(store)).update(client=client).version == 2
+    assert_learned_once(store, learned)
+    assert_equals_clean_run(store, data, case)
