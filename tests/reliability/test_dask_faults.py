@@ -10,6 +10,7 @@ that kept anything from the killed attempt would differ from a clean run too.)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -175,12 +176,28 @@ def test_a_killed_driver_leaves_tasks_running_that_never_touch_the_store(
     assert_equals_clean_run(store, data, case)
 
 
-def test_a_killed_scheduler_fails_the_update_with_a_clear_error(
-    tmp_path: Path, client: Any, case: StrategyCase
+# How the scheduler fails mid-update: the signal it gets, the driver's extra settings, and how
+# the one error line starts ({address} is the scheduler's).
+SCHEDULER_FAULTS = {
+    # dies: its connections close, and distributed cancels every future at once
+    "killed": (signal.SIGKILL, {}, "Lost the Dask scheduler at {address!r} during the update"),
+    # hangs: its connections stay open, so only the update's own watch can notice
+    "stopped": (
+        signal.SIGSTOP,
+        {"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"},
+        "The Dask scheduler at {address!r} stopped answering during the update (no reply in 3 s)",
+    ),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(SCHEDULER_FAULTS))
+def test_a_scheduler_that_dies_or_hangs_fails_the_update_with_a_clear_error(
+    tmp_path: Path, client: Any, case: StrategyCase, fault: str
 ) -> None:
     """P9: no hang, no commit, one line naming the scheduler; the rerun elsewhere succeeds."""
     from distributed import Client
 
+    sent, env, error = SCHEDULER_FAULTS[fault]
     data, store = tmp_path / "data", tmp_path / "store"
     add_partitions(data, ["first.parquet"])
     new_store(tmp_path, data, case).update(client=client)
@@ -190,59 +207,21 @@ def test_a_killed_scheduler_fails_the_update_with_a_clear_error(
     with process_cluster(workers=2) as cluster:
         with Client(cluster.address) as remote:
             arm(remote, TARGET, "pause", marker)
-        driver = procs.start("update", str(store), "--scheduler", cluster.address)
+        driver = procs.start("update", str(store), "--scheduler", cluster.address, env=env)
         wait_for(marker, driver)
-        os.killpg(cluster.scheduler.pid, signal.SIGKILL)
-        finished = driver.wait()
-        Path(f"{marker}.go").touch()
-    tally("Dask schedulers killed with SIGKILL")
-    assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
-    assert finished.errors[0].startswith(
-        f"distinc: error: Lost the Dask scheduler at {cluster.address!r} during the update"
-    )
-    assert "nothing was committed" in finished.errors[0]
-    assert snapshot(store) == before
-    assert distinc.open(str(store)).update(client=client).version == 2
-    assert_learned_once(store, learned)
-    assert_equals_clean_run(store, data, case)
-
-
-def test_a_stopped_scheduler_fails_the_update_instead_of_hanging(
-    tmp_path: Path, client: Any, case: StrategyCase
-) -> None:
-    """P9 for a scheduler that hangs rather than dies: its connections stay open, so only the
-    update's own watch (distinc.scheduler-timeout) can notice. No commit; the rerun succeeds."""
-    from distributed import Client
-
-    data, store = tmp_path / "data", tmp_path / "store"
-    add_partitions(data, ["first.parquet"])
-    new_store(tmp_path, data, case).update(client=client)
-    learned = ["first.parquet", *write_delta(data)]
-    before = snapshot(store)
-    marker = tmp_path / "paused"
-    with process_cluster(workers=2) as cluster:
-        with Client(cluster.address) as remote:
-            arm(remote, TARGET, "pause", marker)
-        driver = procs.start(
-            "update",
-            str(store),
-            "--scheduler",
-            cluster.address,
-            env={"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"},
-        )
-        wait_for(marker, driver)
-        os.kill(cluster.scheduler.pid, signal.SIGSTOP)
+        os.killpg(cluster.scheduler.pid, sent)
         try:
             finished = driver.wait()
         finally:
-            os.kill(cluster.scheduler.pid, signal.SIGCONT)
+            with contextlib.suppress(ProcessLookupError):  # a stopped one must die on exit
+                os.killpg(cluster.scheduler.pid, signal.SIGCONT)
             Path(f"{marker}.go").touch()
-    tally("Dask schedulers stopped with SIGSTOP")
+    tally(f"Dask schedulers {fault} with {sent.name}")
     assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
     assert finished.errors[0].startswith(
-        f"distinc: error: The Dask scheduler at {cluster.address!r} stopped answering during "
-        "the update (no reply in 3 s); nothing was committed."
+        "distinc: error: " + error.format(address=cluster.address)
     ), finished.describe()
+    assert "nothing was committed" in finished.errors[0]
     assert snapshot(store) == before
     assert distinc.open(str(store)).update(client=client).version == 2
     assert_learned_once(store, learned)
