@@ -41,20 +41,17 @@ def write_dataset(
 @contextmanager
 def local_client(workers: int = 2, threads: int = 1, **kwargs: Any) -> Iterator[Any]:
     """A LocalCluster's client, its scheduler set as distinc sets the LocalCluster it starts."""
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from distinc.engine.cluster import local_scheduler_settings
+    from distinc.engine.cluster import start_local_cluster
 
-    with dask.config.set(local_scheduler_settings()):
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=threads,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=40,
-            **kwargs,
-        )
+    cluster = start_local_cluster(
+        n_workers=workers,
+        threads_per_worker=threads,
+        dashboard_address=None,
+        silence_logs=40,
+        **kwargs,
+    )
     with cluster, Client(cluster) as client:
         yield client
 

@@ -52,9 +52,14 @@ def local_cluster_options() -> dict[str, Any]:
     }
 
 
-def local_scheduler_settings() -> dict[str, Any]:
-    """Dask settings for the scheduler of a LocalCluster that distinc starts."""
-    return {"distributed.scheduler.worker-saturation": setting("local-cluster.worker-saturation")}
+def start_local_cluster(**options: Any) -> Any:
+    """A LocalCluster of worker processes, its scheduler set by ``distinc.local-cluster``."""
+    import dask
+    from distributed import LocalCluster
+
+    saturation = setting("local-cluster.worker-saturation")
+    with dask.config.set({"distributed.scheduler.worker-saturation": saturation}):
+        return LocalCluster(processes=True, **options)  # the scheduler reads it once, here
 
 
 @contextlib.contextmanager
@@ -79,8 +84,7 @@ def _own_client(address: str | None) -> Iterator[Any]:
     process per core, handed one task per thread at a time) and asks for a free dashboard port,
     so several runs on one host never clash.
     """
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     address = scheduler_address(address)
     if address:
@@ -100,16 +104,12 @@ def _own_client(address: str | None) -> Iterator[Any]:
     # A free port even without bokeh: the scheduler's HTTP server (health, metrics) always
     # starts, and on the default port it would warn whenever another cluster holds it.
     dashboard = importlib.util.find_spec("bokeh") is not None
-    with dask.config.set(local_scheduler_settings()):  # read once, by the cluster's scheduler
-        # Dask's own log lines stay quiet below CRITICAL: what goes wrong on the cluster reaches
-        # the user as distinc's named errors, while closing the cluster can race a worker's
-        # heartbeat and print a scary but harmless traceback after the command's output.
-        cluster = LocalCluster(
-            **local_cluster_options(),
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.CRITICAL,
-        )
+    # Dask's own log lines stay quiet below CRITICAL: what goes wrong on the cluster reaches the
+    # user as distinc's named errors, while closing the cluster can race a worker's heartbeat
+    # and print a scary but harmless traceback after the command's output.
+    cluster = start_local_cluster(
+        **local_cluster_options(), dashboard_address=":0", silence_logs=logging.CRITICAL
+    )
     with cluster, Client(cluster) as local:
         logger.info(
             "started a LocalCluster of %d worker process(es) (dashboard: %s)",

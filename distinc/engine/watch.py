@@ -2,9 +2,10 @@
 
 A scheduler that dies closes its connections, and distributed cancels every future at once. One
 that hangs (stopped, swapping, a stuck event loop) keeps them open: the kernel still accepts
-what the client sends, and nothing ever comes back. So a thread asks the scheduler for its
-identity now and then; when no answer comes within the ``distinc.scheduler-timeout`` setting,
-it closes the client, which cancels every future the update waits on, as a lost scheduler does.
+what the client sends, and nothing ever comes back. So a thread sends the scheduler an echo (a
+bare round trip, whatever the cluster's size) now and then; when no answer comes within the
+``distinc.scheduler-timeout`` setting, it closes the client, which cancels every future the
+update waits on, as a lost scheduler does.
 """
 
 from __future__ import annotations
@@ -21,8 +22,8 @@ MAX_INTERVAL = 10.0
 
 
 class SchedulerWatch:
-    """While open, ask ``client``'s scheduler for its identity; close the client when it stays
-    silent for ``timeout`` seconds. ``silent_for`` then says how long it was silent."""
+    """While open, send ``client``'s scheduler an echo now and then; close the client when it
+    stays silent for ``timeout`` seconds. ``silent_for`` then says how long it was silent."""
 
     def __init__(self, client: Any, timeout: float) -> None:
         self.client = client
@@ -46,7 +47,7 @@ class SchedulerWatch:
         while not self._done.wait(interval):
             asked = time.monotonic()
             try:
-                self.client.sync(self.client.scheduler.identity, callback_timeout=self.timeout)
+                self.client.sync(self.client.scheduler.echo, callback_timeout=self.timeout)
             except TimeoutError:
                 if self._done.is_set():
                     return
