@@ -8,6 +8,7 @@ fall back to file-by-file scans and name the same problems.
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -250,3 +251,30 @@ def test_the_scheduler_knows_what_a_kept_scan_weighs(tmp_path: Path, client: Any
     key = future.key
     weight = client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.tasks[key].nbytes)
     assert weight >= batches
+
+
+@pytest.mark.parametrize("spoil", [None, with_nan], ids=["sound-run", "one-partition-with-nan"])
+def test_a_kept_scan_travels_as_one_array_per_run(
+    tmp_path: Path, client: Any, spoil: Callable[[list[pd.DataFrame]], None] | None
+) -> None:
+    """A fit on another worker gets the scan's batches as they were, a run's rows as one array
+    each (features, labels) rather than two arrays per partition."""
+    parts = frames(6)
+    if spoil is not None:
+        spoil(parts)
+    keys = write(tmp_path / "data", parts)
+    source = DataSource(str(tmp_path / "data"))
+    here = scan_task(source, keys, CLASSIFY, True, 0)
+    arrays: list[pickle.PickleBuffer] = []
+    pickle.dumps(here, protocol=5, buffer_callback=arrays.append)
+    sound = [key for key in keys if here[key] is not None]
+    assert len(arrays) == (2 if spoil is None else 2 * len(sound))
+    assert len(sound) == (6 if spoil is None else 5)
+    sent = client.submit(scan_task, source, keys, CLASSIFY, True, 0).result()
+    assert list(sent) == keys and sent.profiles == here.profiles
+    for key in keys:
+        if here[key] is None:
+            assert sent[key] is None
+            continue
+        for got, want in zip(sent[key], here[key], strict=True):
+            np.testing.assert_array_equal(got, want)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from dask.sizeof import sizeof
+from distributed import get_worker
 
 from distinc.dataset.partition import DataSource, Partition
 from distinc.dataset.profile import Batch, PartitionProfile
@@ -27,6 +28,7 @@ from distinc.ledger.admit import Admission, Admitter, Problem, problems_of
 from distinc.ledger.entry import TrainedPartition
 from distinc.ledger.lineage import Lineage
 from distinc.trainers.base import AdmittedGroup
+from distinc.trainers.batching import PackedRun, packed, unpacked
 from distinc.trainers.workers import cluster_workers
 
 # A scan task reads about this many bytes, fewer when that leaves workers idle.
@@ -44,6 +46,7 @@ class ScanProfiles:
     profile; one object is pickled once, the sample with it."""
 
     profiles: tuple[PartitionProfile, ...]
+    worker: str | None = None  # the address of the worker that keeps the scan's batches
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,6 +70,14 @@ class ScanResult(Mapping[str, Batch | None]):
     def __len__(self) -> int:
         return len(self.batches)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # When a fit runs on another worker, a run's batches travel as the run's arrays.
+        return _unpacked_scan, (self.profiles, packed(self.batches))
+
+
+def _unpacked_scan(profiles: tuple[PartitionProfile, ...], runs: list[PackedRun]) -> ScanResult:
+    return ScanResult(profiles, unpacked(runs))
+
 
 @sizeof.register(ScanResult)
 def _scan_result_bytes(result: ScanResult) -> int:
@@ -86,7 +97,8 @@ def scan_task(
 
 
 def profiles_of(scanned: ScanResult) -> ScanProfiles:
-    return ScanProfiles(scanned.profiles)
+    # A dependent task runs where its input is (the scan's batches), so this is their worker.
+    return ScanProfiles(scanned.profiles, worker=get_worker().address)
 
 
 def _file_bytes(part: Partition) -> int:
@@ -189,12 +201,15 @@ class DeltaScan:
         # this client's connections from a foreign thread when a second client exists.
         self._arrivals = as_completed(self.profile_futures, loop=client.loop, with_results=True)
         self._profiles: dict[int, Sequence[PartitionProfile]] = {}
+        self._holders: dict[int, str | None] = {}
         self._problems: dict[str, list[Problem]] = {}
         self._judged: list[AdmittedGroup] = []
 
     def _receive_one(self) -> None:
         future, scanned = next(self._arrivals)
-        profiles = self._profiles[self._index[future.key]] = scanned.profiles
+        i = self._index[future.key]
+        profiles = self._profiles[i] = scanned.profiles
+        self._holders[i] = scanned.worker
         verdicts = [
             problems_of(profile, self.contract, self.checked_classes) for profile in profiles
         ]
@@ -218,7 +233,7 @@ class DeltaScan:
         ]
         admitted = tuple(learned for learned in verdicts if learned is not None)
         fits = None if self.fit_batches is None else _learned_fits(self.fit_batches[i], admitted)
-        group = AdmittedGroup(i, admitted, self.batch_futures[i], fits)
+        group = AdmittedGroup(i, admitted, self.batch_futures[i], fits, self._holders.get(i))
         self._judged.append(group)
         return group
 
@@ -259,7 +274,7 @@ class DeltaScan:
     def forget_batches(self) -> None:
         """Read partitions again from here on (kept batches may be lost with a worker)."""
         self.batch_futures = [None] * len(self.batch_futures)
-        self._judged = [replace(group, batches=None) for group in self._judged]
+        self._judged = [replace(group, batches=None, holder=None) for group in self._judged]
 
     def release(self) -> None:
         for future in [*self.profile_futures, *self.batch_futures]:

@@ -22,12 +22,14 @@ class AdmittedGroup:
     ``batches`` is a Dask future of ``{key: (X, y)}`` kept in worker memory by the scan, or
     ``None`` when the partitions are to be read again. ``fits`` holds the keys of each fit
     batch (``fit_batch_mb``), one ``partial_fit`` call each, or ``None`` for a call per partition.
+    ``holder`` is the address of the worker that keeps ``batches``, when known.
     """
 
     index: int
     partitions: tuple[TrainedPartition, ...]
     batches: Any | None = None
     fits: tuple[tuple[str, ...], ...] | None = None
+    holder: str | None = None
 
     @property
     def keys(self) -> list[str]:

@@ -12,7 +12,7 @@ ledger record.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -71,17 +71,89 @@ def _stacked(blocks: Sequence[np.ndarray]) -> np.ndarray:
     False
     """
     first, owner = blocks[0], blocks[0].base
-    if isinstance(owner, np.ndarray) and owner.flags.c_contiguous:
-        start = end = first.__array_interface__["data"][0]
-        for block in blocks:
-            alike = block.dtype == first.dtype and block.shape[1:] == first.shape[1:]
-            if not (alike and block.base is owner and block.flags.c_contiguous):
-                break
-            if block.__array_interface__["data"][0] != end:
-                break
-            end += block.nbytes
-        else:
-            rows = sum(len(block) for block in blocks)
-            offset = start - owner.__array_interface__["data"][0]
-            return np.ndarray((rows, *first.shape[1:]), first.dtype, owner, offset)
+    if isinstance(owner, np.ndarray) and len(blocks) > 1 and all(map(_follows, blocks, blocks[1:])):
+        rows = sum(len(block) for block in blocks)
+        offset = _address(first) - _address(owner)
+        return np.ndarray((rows, *first.shape[1:]), first.dtype, owner, offset)
     return np.concatenate(blocks)
+
+
+def _address(array: np.ndarray) -> int:
+    return int(array.__array_interface__["data"][0])
+
+
+def _follows(before: np.ndarray, after: np.ndarray) -> bool:
+    """Whether ``after`` views the rows right after ``before``'s, in the array both view."""
+    owner = before.base
+    return (
+        isinstance(owner, np.ndarray)
+        and after.base is owner
+        and owner.flags.c_contiguous
+        and before.flags.c_contiguous
+        and after.flags.c_contiguous
+        and before.dtype == after.dtype
+        and before.shape[1:] == after.shape[1:]
+        and _address(before) + before.nbytes == _address(after)
+    )
+
+
+# Batches as they travel: runs of partitions, each with its keys, its rows (features and labels
+# of every partition in it, or None) and where each partition's rows start and stop.
+PackedRun = tuple[tuple[str, ...], Batch | None, tuple[int, ...]]
+
+
+def packed(batches: Mapping[str, Batch | None]) -> list[PackedRun]:
+    """``batches`` as runs: consecutive batches that view adjacent rows of one array (those of
+    partitions scanned together) join without a copy, so a run is sent as one array instead of
+    an array per partition (a thousand small arrays cost several times their bytes to send).
+
+    Examples
+    --------
+    >>> whole, labels = np.arange(12.0).reshape(6, 2), np.arange(6)
+    >>> runs = packed({"a": (whole[:2], labels[:2]), "b": (whole[2:6], labels[2:6]), "c": None})
+    >>> [(keys, bounds) for keys, _, bounds in runs]
+    [(('a', 'b'), (0, 2, 6)), (('c',), (0,))]
+    >>> unpacked(runs)["b"][1].tolist(), unpacked(runs)["c"]
+    ([2, 3, 4, 5], None)
+    """
+    runs: list[list[tuple[str, Batch | None]]] = []
+    for key, batch in batches.items():
+        last = runs[-1][-1][1] if runs else None
+        if batch is not None and last is not None and _batch_follows(last, batch):
+            runs[-1].append((key, batch))
+        else:
+            runs.append([(key, batch)])
+    return [_packed_run(run) for run in runs]
+
+
+def unpacked(runs: Sequence[PackedRun]) -> dict[str, Batch | None]:
+    """The batches ``packed`` made ``runs`` of, each a view of its run's rows."""
+    batches: dict[str, Batch | None] = {}
+    for keys, rows, bounds in runs:
+        if rows is None:
+            batches.update(dict.fromkeys(keys))
+            continue
+        features, labels = rows
+        for key, start, stop in zip(keys, bounds, bounds[1:], strict=False):
+            batches[key] = (features[start:stop], None if labels is None else labels[start:stop])
+    return batches
+
+
+def _batch_follows(before: Batch, after: Batch) -> bool:
+    (features, labels), (next_features, next_labels) = before, after
+    if labels is None or next_labels is None:
+        return labels is next_labels is None and _follows(features, next_features)
+    return _follows(features, next_features) and _follows(labels, next_labels)
+
+
+def _packed_run(run: Sequence[tuple[str, Batch | None]]) -> PackedRun:
+    keys = tuple(key for key, _ in run)
+    first = run[0][1]
+    if first is None:
+        return keys, None, (0,)
+    pieces = [batch for _, batch in run if batch is not None]
+    features = _stacked([x for x, _ in pieces]) if len(pieces) > 1 else first[0]
+    labels = [y for _, y in pieces if y is not None]
+    joined_labels = None if not labels else _stacked(labels) if len(labels) > 1 else labels[0]
+    bounds = tuple(np.cumsum([0, *(len(x) for x, _ in pieces)]).tolist())
+    return keys, (features, joined_labels), bounds

@@ -212,6 +212,10 @@ class StreamTrainer(Trainer):
         previous: tuple[int, Any] | None = None
         while pending:
             group, batches, _ = pending.popleft()
+            # The fit goes where its batches are, even when that worker is busy: Dask would
+            # otherwise move them to an idle worker, which then fits instead of scanning.
+            holder = group.holder if group.batches is not None else None
+            where = {} if holder is None else {"workers": [holder], "allow_other_workers": True}
             fitted = client.submit(
                 fit_group,
                 model_future,
@@ -226,6 +230,7 @@ class StreamTrainer(Trainer):
                 key=f"distinc-fit-{job.run_id}-{attempt}-{group.index}",
                 retries=2,
                 priority=1,  # the model's path is the critical path: ahead of queued scans
+                **where,
             )
             # Kept batches need only the next group ready; reads run `prefetch` groups ahead.
             ahead = 1 if group.batches is not None else spec.options.prefetch
