@@ -78,9 +78,25 @@ def _walk_local(root: str) -> dict[str, tuple[int, str]]:
                 if entry.is_dir():
                     stack.append((entry.path, f"{prefix}{name}/"))
                 elif name.lower().endswith(PARQUET_SUFFIXES) and entry.is_file():
-                    stat = entry.stat()
-                    found[prefix + name] = (stat.st_size, f"mtime:{stat.st_mtime}")
+                    found[prefix + name] = _local_state(entry.stat())
     return found
+
+
+def _local_state(stat: os.stat_result) -> tuple[int, str]:
+    return stat.st_size, f"mtime:{stat.st_mtime}"
+
+
+def file_state(fs: AbstractFileSystem, path: str) -> tuple[int, str] | None:
+    """The size and version token of ``path`` as a listing records them, asked afresh;
+    ``None`` when the file is gone."""
+    try:
+        if isinstance(fs, LocalFileSystem):
+            return _local_state(os.stat(path))  # fsspec's info costs ten times a bare stat
+        fs.invalidate_cache(path)  # s3fs would answer from the listing cached before training
+        info = fs.info(path)
+    except FileNotFoundError:
+        return None
+    return int(info["size"]), version_token(info)
 
 
 def files_below(fs: AbstractFileSystem, root: str) -> dict[str, tuple[int, str]]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from fsspec.implementations.local import LocalFileSystem
 
-from distinc.dataset.listing import list_files, newest_folder, parse_listing, version_token
+from distinc.dataset.listing import file_state, list_files, newest_folder, parse_listing
 from distinc.dataset.partition import DataSource, under
 from distinc.dataset.schema import ColumnContract
 from distinc.engine import faults
@@ -256,27 +256,18 @@ def _commit(store: ModelStore, entry: LedgerEntry) -> LedgerEntry:
 def _confirm_unchanged(source: DataSource, admission: Admission) -> None:
     """Refuse to record a partition whose file changed while it was being trained."""
     fs, root = source.filesystem()  # once: parsing the URL per partition adds up at 10,000
-    now = partial(_current_info, fs)
+    now = partial(file_state, fs)
     paths = [under(root, part.key) for part in admission.train]
     with ThreadPoolExecutor(CONFIRM_THREADS, thread_name_prefix="distinc-confirm") as pool:
         # A remote store answers each question in a round trip: thousands in turn take minutes.
-        infos = list(map(now, paths) if isinstance(fs, LocalFileSystem) else pool.map(now, paths))
-    for part, info in zip(admission.train, infos, strict=True):
-        if info is None or (int(info["size"]), version_token(info)) != (part.size, part.token):
+        states = list(map(now, paths) if isinstance(fs, LocalFileSystem) else pool.map(now, paths))
+    for part, state in zip(admission.train, states, strict=True):
+        if state != (part.size, part.token):
             raise PartitionChangedError(
                 f"Partition {part.key!r} changed or vanished while the update was training; "
                 "nothing was committed. Rerun the update once the data settles.",
                 partition=part.key,
             )
-
-
-def _current_info(fs: Any, path: str) -> dict[str, Any] | None:
-    fs.invalidate_cache(path)  # s3fs would answer from the listing cached before training
-    try:
-        info: dict[str, Any] = fs.info(path)
-    except FileNotFoundError:
-        return None
-    return info
 
 
 def _write_artifacts(
