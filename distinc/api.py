@@ -10,7 +10,7 @@ from typing import Any
 from distinc.config import StorageOptions, setting
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
-from distinc.engine.cluster import dask_client
+from distinc.engine.cluster import dask_client, scheduler_losses_named
 from distinc.engine.compare import compare
 from distinc.engine.drift import DriftCheck, check_drift
 from distinc.engine.evaluation import Holdout, evaluate_versions
@@ -154,7 +154,10 @@ class IncrementalModel:
         source = DataSource(data, dict(storage_options or self.spec.storage_options))
         shared = self.storage.output if storage_options is None else storage_options
         out_options = {**shared, **(output_options or {})}
-        with dask_client(scheduler, client=client) as dask:
+        with (
+            dask_client(scheduler, client=client) as dask,
+            scheduler_losses_named(dask, "prediction"),
+        ):
             return predict_dataset(
                 dask,
                 model,

@@ -142,14 +142,31 @@ def scheduler_timeout() -> float | None:
     return seconds if seconds else None
 
 
+# What each operation leaves behind when it loses its scheduler, for its one error line.
+AFTERMATH = {
+    "update": "nothing was committed",
+    "retrain": "nothing was committed",
+    "comparison": "nothing was committed",
+    "evaluation": "no evaluation was stored",
+    "prediction": "the files written so far stay, and a rerun writes every one again",
+    "drift check": "nothing was written",
+}
+
+
 def lost_scheduler(
-    client: Any, exc: BaseException, *, address: str | None = None, silent_for: float | None = None
+    client: Any,
+    exc: BaseException,
+    *,
+    address: str | None = None,
+    silent_for: float | None = None,
+    task: str,
 ) -> ClusterError | None:
-    """The error to raise when ``exc`` means the client lost its scheduler, else ``None``.
+    """The error to raise when ``exc`` means the client lost its scheduler during ``task``
+    (a key of ``AFTERMATH``), else ``None``.
 
     When the scheduler dies, distributed cancels every future with the reason
     ``scheduler-connection-lost`` and the client starts reconnecting; waiting for it would
-    only delay the failure, so the update fails at once. ``silent_for``: the scheduler was
+    only delay the failure, so the operation fails at once. ``silent_for``: the scheduler was
     given up on after that many seconds without an answer (see ``distinc.engine.watch``).
     """
     from distributed.comm import CommClosedError
@@ -160,24 +177,25 @@ def lost_scheduler(
     address = address or getattr(getattr(client, "scheduler", None), "address", None)
     if silent_for is not None:
         return ClusterError(
-            f"The Dask scheduler at {address!r} stopped answering during the update (no reply "
-            f"in {silent_for:.0f} s); nothing was committed. Check the scheduler (a stopped, "
-            "stuck or overloaded process) and rerun the update; the distinc.scheduler-timeout "
+            f"The Dask scheduler at {address!r} stopped answering during the {task} (no reply "
+            f"in {silent_for:.0f} s); {AFTERMATH[task]}. Check the scheduler (a stopped, "
+            "stuck or overloaded process) and run it again; the distinc.scheduler-timeout "
             "setting says how long to wait.",
             address=address,
         )
     return ClusterError(
-        f"Lost the Dask scheduler at {address!r} during the update "
+        f"Lost the Dask scheduler at {address!r} during the {task} "
         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no detail'}); "
-        "nothing was committed. Check the scheduler and rerun the update.",
+        f"{AFTERMATH[task]}. Check the scheduler and run it again.",
         address=address,
     )
 
 
 @contextlib.contextmanager
-def scheduler_losses_named(client: Any) -> Iterator[None]:
-    """Turn whatever losing the scheduler raises inside the block into one ``ClusterError``,
-    and give up on a scheduler that stops answering for ``distinc.scheduler-timeout``."""
+def scheduler_losses_named(client: Any, task: str) -> Iterator[None]:
+    """Turn whatever losing the scheduler raises inside the block into one ``ClusterError``
+    naming ``task`` (a key of ``AFTERMATH``), and give up on a scheduler that stops answering
+    for ``distinc.scheduler-timeout``."""
     address = getattr(getattr(client, "scheduler", None), "address", None)
     timeout = scheduler_timeout()
     with contextlib.ExitStack() as stack:
@@ -186,7 +204,7 @@ def scheduler_losses_named(client: Any) -> Iterator[None]:
             yield
         except Exception as exc:
             silent_for = None if watch is None else watch.silent_for
-            lost = lost_scheduler(client, exc, address=address, silent_for=silent_for)
+            lost = lost_scheduler(client, exc, address=address, silent_for=silent_for, task=task)
             if lost is None:
                 raise
             raise lost from exc

@@ -11,7 +11,7 @@ import datetime as dt
 from typing import Any
 
 from distinc.dataset.schema import ColumnContract
-from distinc.engine.cluster import dask_client
+from distinc.engine.cluster import dask_client, scheduler_losses_named
 from distinc.engine.evaluation import Holdout
 from distinc.engine.progress import ProgressCallback
 from distinc.engine.retrain import commit_retrain, retrain
@@ -49,7 +49,8 @@ def compare(
             scorers.append(
                 (store.load_model(head), ColumnContract.from_spec(spec, head.categories))
             )
-        scored = evaluate_models(dask, scorers, place.source)
+        with scheduler_losses_named(dask, "comparison"):
+            scored = evaluate_models(dask, scorers, place.source)
     place.confirm_unchanged()
     if known is None:
         known = store_evaluation(store, place.record(head.version, scored[1]))

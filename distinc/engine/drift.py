@@ -17,7 +17,7 @@ from distinc.dataset.samples import PartitionStats, merged_stats
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import sample_step
 from distinc.dataset.tasks import coalesce
-from distinc.engine.cluster import dask_client
+from distinc.engine.cluster import dask_client, scheduler_losses_named
 from distinc.engine.scanning import SCAN_TASK_BYTES, TASKS_PER_WORKER, profiles_of, scan_task
 from distinc.engine.update import plan_update
 from distinc.ledger.admit import problems_of
@@ -122,7 +122,7 @@ def check_drift(
     spec = store.spec
     contract = ColumnContract.from_spec(spec, lineage.categories)
     source = DataSource(spec.data, spec.storage_options)
-    with dask_client(scheduler, client=client) as dask:
+    with dask_client(scheduler, client=client) as dask, scheduler_losses_named(dask, "drift check"):
         profiles = scan_pending(dask, source, pending, contract)
     kept, set_aside = usable(profiles, contract, lineage)
     described = sum(stats.rows for stats in learned)

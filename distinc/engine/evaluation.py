@@ -17,7 +17,7 @@ from typing import Any
 from distinc.dataset.listing import list_partitions, listing_digest
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
-from distinc.engine.cluster import dask_client
+from distinc.engine.cluster import dask_client, scheduler_losses_named
 from distinc.exceptions import DataError, VersionNotFoundError
 from distinc.ledger.entry import LedgerEntry
 from distinc.predict.evaluate import evaluate_models
@@ -105,7 +105,10 @@ def evaluate_versions(
         len(wanted) - len(missing),
     )
     if missing:
-        with dask_client(scheduler, client=client) as dask:
+        with (
+            dask_client(scheduler, client=client) as dask,
+            scheduler_losses_named(dask, "evaluation"),
+        ):
             scored = score_entries(store, missing, holdout, dask)
         holdout.confirm_unchanged()
         for version, metrics in scored.items():

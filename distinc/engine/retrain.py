@@ -19,7 +19,7 @@ from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource, Partition
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import DeltaStats
-from distinc.engine.cluster import dask_client, warm_workers
+from distinc.engine.cluster import dask_client, scheduler_losses_named, warm_workers
 from distinc.engine.progress import ProgressCallback, Tracker
 from distinc.engine.scanning import DeltaScan, worth_keeping
 from distinc.engine.update import _write_artifacts, collect_leftovers, worker_modules
@@ -106,7 +106,7 @@ def retrain(
     run_id = uuid.uuid4().hex
     tracker = Tracker(progress, task="retrain", version=None, total=len(partitions))
     connecting = time.perf_counter()
-    with dask_client(scheduler, client=client) as dask:
+    with dask_client(scheduler, client=client) as dask, scheduler_losses_named(dask, "retrain"):
         warm_workers(dask, worker_modules(spec.estimator, trainer))
         started += time.perf_counter() - connecting
         delta = DeltaScan(

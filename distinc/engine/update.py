@@ -133,7 +133,7 @@ def update(
     run_id = uuid.uuid4().hex
     tracker = Tracker(progress, task="update", version=version, total=len(selection.train))
     connecting = time.perf_counter()
-    with dask_client(scheduler, client=client) as dask, scheduler_losses_named(dask):
+    with dask_client(scheduler, client=client) as dask, scheduler_losses_named(dask, "update"):
         warm_workers(dask, worker_modules(spec.estimator, trainer))
         started += time.perf_counter() - connecting
         keep = trainer.uses_batches and worth_keeping(dask, selection.train)

@@ -1,11 +1,11 @@
-"""Noticing a scheduler that stopped answering, so an update fails instead of waiting forever.
+"""Noticing a scheduler that stopped answering, so an operation fails instead of waiting forever.
 
 A scheduler that dies closes its connections, and distributed cancels every future at once. One
 that hangs (stopped, swapping, a stuck event loop) keeps them open: the kernel still accepts
 what the client sends, and nothing ever comes back. So a thread sends the scheduler an echo (a
 bare round trip, whatever the cluster's size) now and then; when no answer comes within the
 ``distinc.scheduler-timeout`` setting, it closes the client, which cancels every future the
-update waits on, as a lost scheduler does.
+operation waits on, as a lost scheduler does.
 """
 
 from __future__ import annotations

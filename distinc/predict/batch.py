@@ -20,6 +20,7 @@ from distinc.dataset.reading import contract_features, read_table
 from distinc.dataset.schema import ColumnContract
 from distinc.predict.fanout import per_partition
 from distinc.predict.outputs import check_finite, model_outputs
+from distinc.trainers import task_faults
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ def predict_partition(
     out_options: dict[str, Any],
 ) -> int:
     """Score one partition and write its predictions to ``out/<key>``; returns its rows."""
+    task_faults.reach(key)
     table = read_table(source, key, [*contract.features, *keep])
     features = contract_features(table, contract)
     check_finite(features, contract, key)

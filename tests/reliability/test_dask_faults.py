@@ -226,3 +226,49 @@ def test_a_scheduler_that_dies_or_hangs_fails_the_update_with_a_clear_error(
     assert distinc.open(str(store)).update(client=client).version == 2
     assert_learned_once(store, learned)
     assert_equals_clean_run(store, data, case)
+
+
+# A command that runs on the cluster after the store learned the data, and the operation its
+# error line names.
+CLUSTER_COMMANDS = {
+    "compare": (["compare", "{store}", "--holdout", "{data}"], "retrain"),
+    "predict": (["predict", "{store}", "--data", "{data}", "--out", "{out}"], "prediction"),
+}
+
+
+@pytest.mark.parametrize("command", sorted(CLUSTER_COMMANDS))
+def test_a_scheduler_that_hangs_fails_a_comparison_or_prediction_with_a_clear_error(
+    tmp_path: Path, client: Any, command: str
+) -> None:
+    """P9 beyond updates: a retrain or a prediction on a stopped scheduler ends with one line
+    naming it, instead of waiting forever."""
+    from distributed import Client
+
+    arguments, task = CLUSTER_COMMANDS[command]
+    data, store, out = tmp_path / "data", tmp_path / "store", tmp_path / "out"
+    add_partitions(data, ["first.parquet"])
+    write_delta(data)
+    new_store(tmp_path, data).update(client=client)
+    before = snapshot(store)
+    marker = tmp_path / "paused"
+    with process_cluster(workers=2) as cluster:
+        with Client(cluster.address) as remote:
+            arm(remote, TARGET, "pause", marker)
+        filled = [part.format(store=store, data=data, out=out) for part in arguments]
+        env = {"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"}
+        driver = procs.start(*filled, "--scheduler", cluster.address, env=env)
+        wait_for(marker, driver)
+        os.killpg(cluster.scheduler.pid, signal.SIGSTOP)
+        try:
+            finished = driver.wait()
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(cluster.scheduler.pid, signal.SIGCONT)
+            Path(f"{marker}.go").touch()
+    tally(f"Dask schedulers stopped during a {task}")
+    assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
+    assert finished.errors[0].startswith(
+        f"distinc: error: The Dask scheduler at {cluster.address!r} stopped answering during "
+        f"the {task} (no reply in 3 s)"
+    ), finished.describe()
+    assert snapshot(store) == before
