@@ -58,8 +58,8 @@ def joined(batches: Sequence[Batch]) -> Batch:
 
 
 def _stacked(blocks: Sequence[np.ndarray]) -> np.ndarray:
-    """``blocks`` one after the other; without a copy when they are consecutive rows of one
-    array, as the batches of partitions scanned together are.
+    """``blocks`` one after the other; without a copy when there is one, or when they are
+    consecutive rows of one array, as the batches of partitions scanned together are.
 
     Examples
     --------
@@ -71,7 +71,9 @@ def _stacked(blocks: Sequence[np.ndarray]) -> np.ndarray:
     False
     """
     first, owner = blocks[0], blocks[0].base
-    if isinstance(owner, np.ndarray) and len(blocks) > 1 and all(map(_follows, blocks, blocks[1:])):
+    if len(blocks) == 1:
+        return first
+    if isinstance(owner, np.ndarray) and all(map(_follows, blocks, blocks[1:])):
         rows = sum(len(block) for block in blocks)
         offset = _address(first) - _address(owner)
         return np.ndarray((rows, *first.shape[1:]), first.dtype, owner, offset)
@@ -148,12 +150,9 @@ def _batch_follows(before: Batch, after: Batch) -> bool:
 
 def _packed_run(run: Sequence[tuple[str, Batch | None]]) -> PackedRun:
     keys = tuple(key for key, _ in run)
-    first = run[0][1]
-    if first is None:
+    pieces = [batch for _, batch in run if batch is not None]  # all or none: see ``packed``
+    if not pieces:
         return keys, None, (0,)
-    pieces = [batch for _, batch in run if batch is not None]
-    features = _stacked([x for x, _ in pieces]) if len(pieces) > 1 else first[0]
     labels = [y for _, y in pieces if y is not None]
-    joined_labels = None if not labels else _stacked(labels) if len(labels) > 1 else labels[0]
-    bounds = tuple(np.cumsum([0, *(len(x) for x, _ in pieces)]).tolist())
-    return keys, (features, joined_labels), bounds
+    rows = (_stacked([x for x, _ in pieces]), _stacked(labels) if labels else None)
+    return keys, rows, tuple(np.cumsum([0, *(len(x) for x, _ in pieces)]).tolist())
