@@ -138,8 +138,7 @@ def scheduler_timeout() -> float | None:
     from dask.utils import parse_timedelta
 
     configured = setting("scheduler-timeout")
-    seconds = parse_timedelta(configured, default="s") if configured else None
-    return seconds if seconds else None
+    return (parse_timedelta(configured, default="s") or None) if configured else None
 
 
 # What each operation leaves behind when it loses its scheduler, for its one error line.

@@ -176,6 +176,29 @@ def test_a_killed_driver_leaves_tasks_running_that_never_touch_the_store(
     assert_equals_clean_run(store, data, case)
 
 
+def run_with_scheduler_fault(
+    tmp_path: Path, arguments: list[str], sent: signal.Signals, env: dict[str, str]
+) -> tuple[procs.Finished, str]:
+    """Run ``distinc *arguments`` on a cluster of its own, send its scheduler ``sent`` while the
+    task on ``TARGET`` is paused; how the command ended, and the scheduler's address."""
+    from distributed import Client
+
+    marker = tmp_path / "paused"
+    with process_cluster(workers=2) as cluster:
+        with Client(cluster.address) as remote:
+            arm(remote, TARGET, "pause", marker)
+        driver = procs.start(*arguments, "--scheduler", cluster.address, env=env)
+        wait_for(marker, driver)
+        os.killpg(cluster.scheduler.pid, sent)
+        try:
+            finished = driver.wait()
+        finally:
+            with contextlib.suppress(ProcessLookupError):  # a stopped one must die on exit
+                os.killpg(cluster.scheduler.pid, signal.SIGCONT)
+            Path(f"{marker}.go").touch()
+    return finished, cluster.address
+
+
 # How the scheduler fails mid-update: the signal it gets, the driver's extra settings, and how
 # the one error line starts ({address} is the scheduler's).
 SCHEDULER_FAULTS = {
@@ -195,32 +218,18 @@ def test_a_scheduler_that_dies_or_hangs_fails_the_update_with_a_clear_error(
     tmp_path: Path, client: Any, case: StrategyCase, fault: str
 ) -> None:
     """P9: no hang, no commit, one line naming the scheduler; the rerun elsewhere succeeds."""
-    from distributed import Client
-
     sent, env, error = SCHEDULER_FAULTS[fault]
     data, store = tmp_path / "data", tmp_path / "store"
     add_partitions(data, ["first.parquet"])
     new_store(tmp_path, data, case).update(client=client)
     learned = ["first.parquet", *write_delta(data)]
     before = snapshot(store)
-    marker = tmp_path / "paused"
-    with process_cluster(workers=2) as cluster:
-        with Client(cluster.address) as remote:
-            arm(remote, TARGET, "pause", marker)
-        driver = procs.start("update", str(store), "--scheduler", cluster.address, env=env)
-        wait_for(marker, driver)
-        os.killpg(cluster.scheduler.pid, sent)
-        try:
-            finished = driver.wait()
-        finally:
-            with contextlib.suppress(ProcessLookupError):  # a stopped one must die on exit
-                os.killpg(cluster.scheduler.pid, signal.SIGCONT)
-            Path(f"{marker}.go").touch()
+    finished, address = run_with_scheduler_fault(tmp_path, ["update", str(store)], sent, env)
     tally(f"Dask schedulers {fault} with {sent.name}")
     assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
-    assert finished.errors[0].startswith(
-        "distinc: error: " + error.format(address=cluster.address)
-    ), finished.describe()
+    assert finished.errors[0].startswith("distinc: error: " + error.format(address=address)), (
+        finished.describe()
+    )
     assert "nothing was committed" in finished.errors[0]
     assert snapshot(store) == before
     assert distinc.open(str(store)).update(client=client).version == 2
@@ -242,33 +251,19 @@ def test_a_scheduler_that_hangs_fails_a_comparison_or_prediction_with_a_clear_er
 ) -> None:
     """P9 beyond updates: a retrain or a prediction on a stopped scheduler ends with one line
     naming it, instead of waiting forever."""
-    from distributed import Client
-
     arguments, task = CLUSTER_COMMANDS[command]
     data, store, out = tmp_path / "data", tmp_path / "store", tmp_path / "out"
     add_partitions(data, ["first.parquet"])
     write_delta(data)
     new_store(tmp_path, data).update(client=client)
     before = snapshot(store)
-    marker = tmp_path / "paused"
-    with process_cluster(workers=2) as cluster:
-        with Client(cluster.address) as remote:
-            arm(remote, TARGET, "pause", marker)
-        filled = [part.format(store=store, data=data, out=out) for part in arguments]
-        env = {"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"}
-        driver = procs.start(*filled, "--scheduler", cluster.address, env=env)
-        wait_for(marker, driver)
-        os.killpg(cluster.scheduler.pid, signal.SIGSTOP)
-        try:
-            finished = driver.wait()
-        finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(cluster.scheduler.pid, signal.SIGCONT)
-            Path(f"{marker}.go").touch()
+    filled = [part.format(store=store, data=data, out=out) for part in arguments]
+    env = {"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"}
+    finished, address = run_with_scheduler_fault(tmp_path, filled, signal.SIGSTOP, env)
     tally(f"Dask schedulers stopped during a {task}")
     assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
     assert finished.errors[0].startswith(
-        f"distinc: error: The Dask scheduler at {cluster.address!r} stopped answering during "
+        f"distinc: error: The Dask scheduler at {address!r} stopped answering during "
         f"the {task} (no reply in 3 s)"
     ), finished.describe()
     assert snapshot(store) == before
