@@ -90,7 +90,7 @@ def default_settings() -> dict[str, Any]:
 
 
 def flatten(section: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested settings as dotted names; storage option mappings stay whole.
+    """Nested settings as dotted names; storage options and Dask's settings stay whole.
 
     Examples
     --------
@@ -100,7 +100,7 @@ def flatten(section: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for name, value in section.items():
         dotted = f"{prefix}{name}"
-        if isinstance(value, Mapping) and not dotted.endswith("options"):
+        if isinstance(value, Mapping) and not dotted.endswith(("options", "dask-config")):
             flat.update(flatten(value, f"{dotted}."))
         else:
             flat[dotted] = value

@@ -85,6 +85,30 @@ def test_own_local_cluster_hands_a_worker_one_task_per_thread_unless_configured(
     assert dask.config.get("distributed.scheduler.worker-saturation") == process_wide
 
 
+def _quieted(dask_worker: Any) -> tuple[bool, float]:
+    return "profile" in dask_worker.periodic_callbacks, float(dask_worker._tick_interval)
+
+
+def test_own_local_cluster_quiets_what_only_the_dashboard_reads_unless_configured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DASK_SCHEDULER_ADDRESS", raising=False)
+    local = {"distinc.scheduler": None, "scheduler-address": None}
+    with dask.config.set({**local, "distinc.local-cluster.n-workers": 1}):
+        with dask_client() as client:
+            assert list(client.run(_quieted).values()) == [(False, 0.2)]
+            assert (
+                client.run_on_scheduler(lambda dask_scheduler: dask_scheduler._tick_interval) == 0.2
+            )
+        profiled = {"distributed.worker.profile.enabled": True}
+        with (
+            dask.config.set({"distinc.local-cluster.dask-config": profiled}),
+            dask_client() as client,
+        ):
+            assert list(client.run(_quieted).values()) == [(True, 0.02)]
+    assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
 def test_storage_options_layer_key_by_key() -> None:
     configured = {
         "distinc.storage-options": {"endpoint_url": "cfg", "anon": False, "a": 1},

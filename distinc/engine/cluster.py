@@ -53,13 +53,15 @@ def local_cluster_options() -> dict[str, Any]:
 
 
 def start_local_cluster(**options: Any) -> Any:
-    """A LocalCluster of worker processes, its scheduler set by ``distinc.local-cluster``."""
+    """A LocalCluster of worker processes, set up by ``distinc.local-cluster``."""
     import dask
     from distributed import LocalCluster
 
     saturation = setting("local-cluster.worker-saturation")
-    with dask.config.set({"distributed.scheduler.worker-saturation": saturation}):
-        return LocalCluster(processes=True, **options)  # the scheduler reads it once, here
+    overrides = dict(setting("local-cluster.dask-config") or {})
+    with dask.config.set({"distributed.scheduler.worker-saturation": saturation, **overrides}):
+        # the scheduler and nannies read these once, here, and hand them to the workers
+        return LocalCluster(processes=True, **options)
 
 
 @contextlib.contextmanager

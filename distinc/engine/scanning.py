@@ -24,6 +24,7 @@ from distinc.dataset.samples import merged_stats
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import DeltaStats, sample_step
 from distinc.dataset.tasks import coalesce
+from distinc.engine.background import in_background
 from distinc.ledger.admit import Admission, Admitter, Problem, problems_of
 from distinc.ledger.entry import TrainedPartition
 from distinc.ledger.lineage import Lineage
@@ -89,7 +90,7 @@ def _scan_result_bytes(result: ScanResult) -> int:
 def scan_task(
     source: DataSource, keys: Sequence[str], contract: ColumnContract, keep: bool, sample_every: int
 ) -> ScanResult:
-    scanned = scan_partitions(source, keys, contract, keep, sample_every)
+    scanned = in_background(scan_partitions, source, keys, contract, keep, sample_every)
     return ScanResult(
         tuple(profile for profile, _ in scanned),
         {profile.key: batch for profile, batch in scanned},
