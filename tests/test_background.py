@@ -97,3 +97,34 @@ def test_work_released_before_its_turn_never_runs(tmp_path: Path, one_worker: An
 
 def test_outside_a_worker_the_work_simply_runs() -> None:
     assert in_background(sum, [1, 2, 3]) == 6
+
+
+def scan_threads(dask_worker: Any) -> list[int]:
+    """The nice value of each background scan thread the worker has started."""
+    return [
+        os.getpriority(os.PRIO_PROCESS, thread.native_id)
+        for thread in threading.enumerate()
+        if thread.name.startswith("distinc-scan") and thread.native_id is not None
+    ]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
+def test_only_a_stream_scans_in_the_background(tmp_path: Path) -> None:
+    from distributed import Client, LocalCluster
+
+    import distinc
+    from tests.conftest import make_frame, write_partition
+
+    data = tmp_path / "data"
+    for i in range(3):
+        write_partition(data, f"part-{i}.parquet", make_frame(500, seed=i))
+    with (
+        LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=None) as local,
+        Client(local) as client,
+    ):
+        for model, threads in (("GaussianNB", []), ("SGDClassifier", [SCAN_NICENESS])):
+            store = distinc.init(
+                str(tmp_path / model), data=str(data), target="label", model=model, classes=[0, 1]
+            )
+            assert store.update(client=client).version == 1
+            assert list(client.run(scan_threads).values()) == [threads], model

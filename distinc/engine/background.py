@@ -2,10 +2,11 @@
 
 A stream's fits form one chain, and each waits for the fit before it; scans can run any time
 before their batches are needed. A single-threaded worker that had started a scan made the
-next fit wait for it, up to a whole scan on every link of the chain. A scan task therefore
-hands its work to threads of lowered priority and leaves the worker's thread pool while it
-waits (Dask's ``secede``), so a fit sent to that worker starts at once and the operating
-system gives it the CPU before the scan.
+next fit wait for it, up to a whole scan on every link of the chain. A stream's scan task
+therefore hands its work to threads of lowered priority and leaves the worker's thread pool
+while it waits (Dask's ``secede``), so a fit sent to that worker starts at once and the
+operating system gives it the CPU before the scan. Strategies without a chain scan as usual:
+there, a worker running a scan beside its task would only take a second core.
 """
 
 from __future__ import annotations

@@ -118,6 +118,7 @@ def retrain(
             declared_classes=lineage.classes or spec.classes,
             keep=trainer.uses_batches and worth_keeping(dask, partitions),
             batch_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
+            yield_to_fits=trainer.chained,
         )
         tracker.start(delta)
         try:

@@ -88,9 +88,17 @@ def _scan_result_bytes(result: ScanResult) -> int:
 
 
 def scan_task(
-    source: DataSource, keys: Sequence[str], contract: ColumnContract, keep: bool, sample_every: int
+    source: DataSource,
+    keys: Sequence[str],
+    contract: ColumnContract,
+    keep: bool,
+    sample_every: int,
+    background: bool = False,
 ) -> ScanResult:
-    scanned = in_background(scan_partitions, source, keys, contract, keep, sample_every)
+    """Scan ``keys``; with ``background``, on the worker's low-priority threads (see
+    ``distinc.engine.background``), so that the fits of a chain never wait for a scan."""
+    scan = (source, keys, contract, keep, sample_every)
+    scanned = in_background(scan_partitions, *scan) if background else scan_partitions(*scan)
     return ScanResult(
         tuple(profile for profile, _ in scanned),
         {profile.key: batch for profile, batch in scanned},
@@ -134,6 +142,7 @@ class DeltaScan:
     of that many bytes of files, and a task takes whole batches: the batches depend on the file
     sizes alone, so the model does not depend on the cluster, while tasks stay as large as
     without them (a task per small batch would make the stream wait on many more hand-offs).
+    With ``yield_to_fits`` the scans run in the background, behind the fits of a chain.
     """
 
     def __init__(
@@ -149,6 +158,7 @@ class DeltaScan:
         keep: bool,
         batch_bytes: int | None = None,
         skip_corrupt: bool = False,
+        yield_to_fits: bool = False,
     ) -> None:
         from distributed import as_completed
 
@@ -186,6 +196,7 @@ class DeltaScan:
             [contract] * count,
             [keep] * count,
             [self.sample_every] * count,
+            [yield_to_fits] * count,
             key=[f"distinc-scan-{token}-{i}" for i in range(count)],
             retries=1,
         )

@@ -148,6 +148,7 @@ def update(
             keep=keep,
             batch_bytes=fit_batch_bytes(spec.options, strategy=spec.strategy),
             skip_corrupt=skip_corrupt,
+            yield_to_fits=trainer.chained,
         )
         tracker.start(delta)
         logger.info(

@@ -99,6 +99,8 @@ class Trainer(ABC):
     strategy: ClassVar[str]
     # Whether the strategy trains from batches the scan keeps in worker memory.
     uses_batches: ClassVar[bool] = False
+    # Whether its fits form one chain, each waiting for the one before: scans then yield to them.
+    chained: ClassVar[bool] = False
     # Whether the strategy can learn categorical (string or dictionary) features.
     supports_categorical: ClassVar[bool] = False
 

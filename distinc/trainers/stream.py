@@ -144,6 +144,7 @@ def read_ahead_budget(client: Any) -> float:
 class StreamTrainer(Trainer):
     strategy = "stream"
     uses_batches = True
+    chained = True
     supports_categorical = True
 
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
