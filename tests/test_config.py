@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
 
 import dask
 import pytest
+from distributed import Client
 
 import distinc
 from distinc.cli.main import build_parser
 from distinc.config import StorageOptions, default_settings, flatten
 from distinc.engine.cluster import (
+    PRE_SPAWN_ENVIRON,
     connect_timeout,
     dask_client,
     local_cluster_options,
     scheduler_address,
     scheduler_timeout,
+    start_local_cluster,
 )
 from tests.conftest import make_frame, run_cli, write_partition
 
@@ -107,6 +111,61 @@ def test_own_local_cluster_quiets_what_only_the_dashboard_reads_unless_configure
         ):
             assert list(client.run(_quieted).values()) == [(True, 0.02)]
     assert dask.config.get("distributed.worker.profile.enabled") is True
+
+
+WORKER_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "NUMPY_MADVISE_HUGEPAGE")
+
+
+def _memory_kept_after_free() -> tuple[dict[str, str], int]:
+    """The worker's allocator variables, and how much of a freed 8 MiB array it kept."""
+    import os
+
+    import numpy as np
+    import psutil
+
+    process = psutil.Process()
+    array = np.ones(2**20)
+    before = process.memory_info().rss
+    del array
+    kept = 2**23 - (before - process.memory_info().rss)
+    return {name: os.environ[name] for name in WORKER_VARIABLES if name in os.environ}, kept
+
+
+def _worker_memory(memory_limit: str, **configured: Any) -> tuple[dict[str, str], int]:
+    settings = {"distinc.local-cluster.dask-config": configured} if configured else {}
+    with (
+        dask.config.set(settings),
+        start_local_cluster(
+            n_workers=1, threads_per_worker=1, memory_limit=memory_limit, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        return next(iter(client.run(_memory_kept_after_free).values()))
+
+
+def test_own_local_cluster_workers_keep_freed_memory_up_to_a_share_of_their_limit() -> None:
+    before = {name: os.environ.get(name) for name in WORKER_VARIABLES}
+    # a 64th of 4 GB: an 8 MiB array is kept for the next one instead of unmapped
+    environ, kept = _worker_memory("4GB")
+    assert environ == {
+        "MALLOC_TRIM_THRESHOLD_": "62500000",
+        "MALLOC_MMAP_THRESHOLD_": "15625000",
+        "NUMPY_MADVISE_HUGEPAGE": "0",
+    }
+    assert kept > 2**22
+    # a 64th of 320 MB is less than the array: it goes back to the system at once, as under
+    # dask's own settings, although a cluster with other values was started in this process
+    environ, kept = _worker_memory("320MB")
+    assert environ["MALLOC_TRIM_THRESHOLD_"] == "5000000"
+    assert kept < 2**21
+    # dask's own values, configured back: the array goes back to the system again
+    dasks_own = {"MALLOC_TRIM_THRESHOLD_": 65536, "MALLOC_MMAP_THRESHOLD_": None}
+    environ, kept = _worker_memory(
+        "4GB", **{f"{PRE_SPAWN_ENVIRON}.{name}": value for name, value in dasks_own.items()}
+    )
+    assert environ == {"MALLOC_TRIM_THRESHOLD_": "65536"}
+    assert kept < 2**21
+    assert {name: os.environ.get(name) for name in WORKER_VARIABLES} == before
 
 
 def test_storage_options_layer_key_by_key() -> None:
