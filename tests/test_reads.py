@@ -6,10 +6,14 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pytest
 
 import distinc
 from distinc.dataset.partition import DataSource
-from distinc.dataset.reading import partitions_frame
+from distinc.dataset.profile import content_digest
+from distinc.dataset.reading import MAP_BYTES, partitions_frame, read_bytes
+from distinc.exceptions import PartitionMissingError
 from tests.conftest import make_frame, write_partition
 from tests.inotify import OpenWatch
 
@@ -50,3 +54,19 @@ def test_dask_collection_has_one_task_per_partition(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(
         frame.partitions[7].compute().reset_index(drop=True), make_frame(3, seed=7)
     )
+
+
+def test_local_files_are_read_when_small_and_mapped_when_large(tmp_path: Path) -> None:
+    small = write_partition(tmp_path, "small.parquet", make_frame(100, seed=1))
+    large = write_partition(tmp_path, "large.parquet", make_frame(60_000, seed=2))
+    assert small.stat().st_size < MAP_BYTES <= large.stat().st_size
+    source = DataSource(str(tmp_path))
+    read = read_bytes(source, "small.parquet")
+    assert isinstance(read, bytes) and read == small.read_bytes()
+    mapped = read_bytes(source, "large.parquet")
+    assert isinstance(mapped, pa.Buffer) and mapped.to_pybytes() == large.read_bytes()
+    # the mapping outlives the file's name, as a scan's batches may
+    large.unlink()
+    assert content_digest(mapped) == content_digest(mapped.to_pybytes())
+    with pytest.raises(PartitionMissingError, match="'large.parquet' vanished"):
+        read_bytes(source, "large.parquet")

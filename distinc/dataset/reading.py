@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mmap
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -22,11 +24,15 @@ from distinc.exceptions import (
     UnreadablePartitionError,
 )
 
+# Local files from this size on are memory-mapped; smaller ones are read.
+MAP_BYTES = 2**20
+
 
 def read_bytes(source: DataSource, key: str) -> bytes | pa.Buffer:
     """The raw bytes of partition ``key``; a vanished or unreadable file is named as such.
 
     Local files are memory-mapped rather than copied: the scan hashes and parses them in place.
+    A file smaller than ``MAP_BYTES`` is read instead, which costs less than mapping it.
     """
     fs, path = source.locate(key)
     return read_file_bytes(fs, path, key)
@@ -36,8 +42,10 @@ def read_file_bytes(fs: AbstractFileSystem, path: str, key: str) -> bytes | pa.B
     """``read_bytes`` for a file system and path already located."""
     try:
         if isinstance(fs, LocalFileSystem):
-            with pa.memory_map(path) as mapped:
-                return mapped.read_buffer() if mapped.size() else b""
+            with open(path, "rb") as file:
+                if os.fstat(file.fileno()).st_size < MAP_BYTES:
+                    return file.read()
+                return pa.py_buffer(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
         return bytes(fs.cat_file(path))
     except FileNotFoundError as exc:
         raise PartitionMissingError(
@@ -56,7 +64,9 @@ def read_file_bytes(fs: AbstractFileSystem, path: str, key: str) -> bytes | pa.B
 def parquet_file(data: bytes | pa.Buffer, key: str) -> pq.ParquetFile:
     """Parse ``data`` as Parquet, naming the partition when it cannot be."""
     try:
-        return pq.ParquetFile(pa.BufferReader(data))
+        # The bytes are in memory: pre-buffering, which coalesces reads of a remote or disk
+        # file on Arrow's I/O threads, would only add a hand-off to those threads per file.
+        return pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)
     except (pa.ArrowException, OSError) as exc:
         raise CorruptPartitionError(
             f"Partition {key!r} is not readable Parquet ({exc}). Replace or remove the file; "
