@@ -105,8 +105,8 @@ def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     arrival: str,
     tasks: int,
 ) -> None:
-    if tasks == 2:  # half the delta's bytes per task: the first two groups, then the rest
-        monkeypatch.setattr(scanning, "TASKS_PER_WORKER", 1)
+    # half the delta's bytes per task (the first two groups, then the rest), or a task per group
+    monkeypatch.setattr(scanning, "CHAIN_TASKS_PER_WORKER", 1 if tasks == 2 else 64)
     if arrival != "kept":
         monkeypatch.setattr(scanning, "KEEP_SHARE", 0.0)
     if arrival == "read by the fit task":
@@ -148,8 +148,9 @@ def test_groups_do_not_depend_on_the_workers_and_later_updates_group_their_own_d
 
 
 def test_epochs_pass_over_the_same_groups(
-    tmp_path: Path, files: dict[str, Path], client: Any
+    tmp_path: Path, files: dict[str, Path], client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(scanning, "CHAIN_TASKS_PER_WORKER", 64)  # a task per group
     model = batched_store(
         tmp_path / "store", tmp_path / "data", budget_mb(small(files), 2.5), epochs=2
     )

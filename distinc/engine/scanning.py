@@ -35,6 +35,9 @@ from distinc.trainers.workers import cluster_workers
 # A scan task reads about this many bytes, fewer when that leaves workers idle.
 SCAN_TASK_BYTES = 64 * 2**20
 TASKS_PER_WORKER = 8
+# A chain of fits takes a scheduler round trip (6-9 ms on two cores) per task, while its
+# background scans need no balance between workers: it gets fewer, larger tasks.
+CHAIN_TASKS_PER_WORKER = 3
 # Batches stay in worker memory when the delta, decoded, needs at most this share of it.
 KEEP_SHARE = 0.25
 DECODED_PER_FILE_BYTE = 4
@@ -165,7 +168,8 @@ class DeltaScan:
         self.contract = contract
         total = sum(part.fingerprint.size for part in selected)
         workers = max(1, len(cluster_workers(client)))
-        budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))
+        per_worker = CHAIN_TASKS_PER_WORKER if yield_to_fits else TASKS_PER_WORKER
+        budget = max(1, min(SCAN_TASK_BYTES, total // (per_worker * workers)))
         # Per task, its fit batches; None: a partial_fit call per partition.
         self.fit_batches: list[list[list[Partition]]] | None = None
         if batch_bytes is None:
