@@ -35,8 +35,8 @@ from distinc.trainers.workers import cluster_workers
 # A scan task reads about this many bytes, fewer when that leaves workers idle.
 SCAN_TASK_BYTES = 64 * 2**20
 TASKS_PER_WORKER = 8
-# A chain of fits takes a scheduler round trip (6-9 ms on two cores) per task, while its
-# background scans need no balance between workers: it gets fewer, larger tasks.
+# A chain of fits pays a scheduler round trip (6-9 ms on two cores) per task, so a stream,
+# whose scans run behind its fits anyway, gets fewer, larger tasks.
 CHAIN_TASKS_PER_WORKER = 3
 # Batches stay in worker memory when the delta, decoded, needs at most this share of it.
 KEEP_SHARE = 0.25
