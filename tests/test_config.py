@@ -118,8 +118,6 @@ WORKER_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "NUMPY_M
 
 def _memory_kept_after_free() -> tuple[dict[str, str], int]:
     """The worker's allocator variables, and how much of a freed 8 MiB array it kept."""
-    import os
-
     import numpy as np
     import psutil
 
