@@ -149,6 +149,20 @@ def test_extra_columns_stay_in_every_profile_schema(tmp_path: Path) -> None:
     ].schema
 
 
+def test_a_nested_column_beside_the_features_keeps_the_shared_path(tmp_path: Path) -> None:
+    keys = []
+    for i, frame in enumerate(frames(3)):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        meta = pa.StructArray.from_arrays(
+            [pa.array(range(len(frame))), pa.array(["a"] * len(frame))], names=["n", "s"]
+        )
+        keys.append(f"part-{i:03d}.parquet")
+        pq.write_table(table.append_column("meta", meta), tmp_path / keys[-1])
+    profiles = assert_same_scans(tmp_path, keys, CLASSIFY, keep=True, step=20)
+    assert took_the_shared_path(profiles)
+    assert [name for name, _ in profiles[0].schema][-1] == "meta"
+
+
 def with_nan(parts: list[pd.DataFrame]) -> None:
     parts[2].loc[5, "x1"] = np.nan
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from distinc.dataset.partition import DataSource, under
 from distinc.dataset.profile import (
@@ -29,10 +30,9 @@ from distinc.dataset.profile import (
     scan_bytes,
     stats_offset,
 )
-from distinc.dataset.reading import contract_features, label_vector, parquet_file, read_file_bytes
+from distinc.dataset.reading import contract_features, label_vector, read_file_bytes
 from distinc.dataset.samples import sample_run
 from distinc.dataset.schema import ColumnContract, type_kind
-from distinc.exceptions import CorruptPartitionError
 
 # Files join a run until it holds this many bytes, which bounds what a run holds decoded.
 RUN_BYTES = 8 * 2**20
@@ -81,19 +81,22 @@ def _sound_tables(run: Run, contract: ColumnContract) -> tuple[list[pa.Table], p
     parse with one schema."""
     tables = []
     first: pa.Schema | None = None
-    columns: list[str] = []
-    for key, data in run:
+    leaves: list[int] = []
+    wanted = set(contract.columns)
+    for _, data in run:
         try:
-            parquet = parquet_file(data, key)
-            schema = parquet.schema_arrow
+            # ParquetFile's Python wrapper costs a tenth of reading a file this small.
+            reader = pq.ParquetReader()
+            reader.open(pa.BufferReader(data), pre_buffer=False)
+            schema = reader.schema_arrow
             if first is None:
                 first = schema
-                columns = [name for name in contract.columns if name in schema.names]
+                leaves = [i for i, path in enumerate(reader.column_paths) if path[0] in wanted]
             elif not schema.equals(first):
                 return None
             # Arrow's thread pool costs more than it saves on files this small.
-            tables.append(parquet.read(columns=columns, use_threads=False))
-        except (CorruptPartitionError, pa.ArrowException, OSError):
+            tables.append(reader.read_all(leaves, use_threads=False))
+        except (pa.ArrowException, OSError):
             return None
     return (tables, first) if first is not None else None
 
