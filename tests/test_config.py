@@ -113,7 +113,12 @@ def test_own_local_cluster_quiets_what_only_the_dashboard_reads_unless_configure
     assert dask.config.get("distributed.worker.profile.enabled") is True
 
 
-WORKER_VARIABLES = ("MALLOC_TRIM_THRESHOLD_", "MALLOC_MMAP_THRESHOLD_", "NUMPY_MADVISE_HUGEPAGE")
+WORKER_VARIABLES = (
+    "MALLOC_TRIM_THRESHOLD_",
+    "MALLOC_MMAP_THRESHOLD_",
+    "NUMPY_MADVISE_HUGEPAGE",
+    "GLIBC_TUNABLES",
+)
 
 
 def _memory_kept_after_free() -> tuple[dict[str, str], int]:
@@ -149,6 +154,7 @@ def test_own_local_cluster_workers_keep_freed_memory_up_to_a_share_of_their_limi
         "MALLOC_TRIM_THRESHOLD_": "62500000",
         "MALLOC_MMAP_THRESHOLD_": "15625000",
         "NUMPY_MADVISE_HUGEPAGE": "0",
+        "GLIBC_TUNABLES": "glibc.malloc.tcache_count=500",
     }
     assert kept > 2**22
     # a 64th of 320 MB is less than the array: it goes back to the system at once, as under
