@@ -95,7 +95,11 @@ def small(files: dict[str, Path]) -> list[Path]:
     return [path for name, path in files.items() if FILES[name] == ROWS]
 
 
-@pytest.mark.parametrize("tasks", [len(GROUPS), 2], ids=["a task per group", "tasks of groups"])
+@pytest.mark.parametrize(
+    ("per_worker", "halvings", "tasks"),
+    [(64, 0, len(GROUPS)), (1, 0, 2), (1, scanning.TAIL_HALVINGS, 3)],
+    ids=["a task per group", "tasks of groups", "tasks of groups, the last split"],
+)
 @pytest.mark.parametrize("arrival", ["kept", "read ahead", "read by the fit task"])
 def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     tmp_path: Path,
@@ -103,10 +107,14 @@ def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     client: Any,
     monkeypatch: pytest.MonkeyPatch,
     arrival: str,
+    per_worker: int,
+    halvings: int,
     tasks: int,
 ) -> None:
-    # half the delta's bytes per task (the first two groups, then the rest), or a task per group
-    monkeypatch.setattr(scanning, "CHAIN_TASKS_PER_WORKER", 1 if tasks == 2 else 64)
+    # a task per group, or half the delta's bytes per task (the first two groups, then the
+    # rest), the rest split into a task per group when the chain's tail is split
+    monkeypatch.setattr(scanning, "CHAIN_TASKS_PER_WORKER", per_worker)
+    monkeypatch.setattr(scanning, "TAIL_HALVINGS", halvings)
     if arrival != "kept":
         monkeypatch.setattr(scanning, "KEEP_SHARE", 0.0)
     if arrival == "read by the fit task":

@@ -62,3 +62,21 @@ def split_even(items: Sequence[T], weight: Callable[[T], int], parts: int) -> li
         groups[min(parts - 1, int(share * parts))].append(item)
         done += size
     return [group for group in groups if group]
+
+
+def tapered(groups: list[list[T]], halvings: int) -> list[list[T]]:
+    """``groups`` with the last one halved ``halvings`` times, each time its second half again.
+
+    Examples
+    --------
+    >>> tapered([[1, 2], [3, 4, 5, 6, 7, 8, 9, 10]], 2)
+    [[1, 2], [3, 4, 5, 6], [7, 8], [9, 10]]
+    """
+    groups = list(groups)
+    for _ in range(halvings):
+        if not groups or len(groups[-1]) < 2:
+            break
+        last = groups.pop()
+        middle = len(last) // 2
+        groups += [last[:middle], last[middle:]]
+    return groups
