@@ -163,6 +163,35 @@ def test_a_nested_column_beside_the_features_keeps_the_shared_path(tmp_path: Pat
     assert [name for name, _ in profiles[0].schema][-1] == "meta"
 
 
+def test_footers_that_differ_in_metadata_alone_keep_the_shared_path(tmp_path: Path) -> None:
+    # pandas records each file's own RangeIndex in the footer: same columns, other metadata
+    keys = []
+    for i, rows in enumerate((300, 200, 250)):
+        keys.append(f"part-{i:03d}.parquet")
+        make_frame(rows, seed=i).to_parquet(tmp_path / keys[-1])
+    footers = [pq.read_metadata(tmp_path / key).metadata for key in keys]
+    assert footers[0] != footers[1]
+    profiles = assert_same_scans(tmp_path, keys, CLASSIFY, keep=True, step=20)
+    assert took_the_shared_path(profiles)
+
+
+def test_an_arrow_type_that_only_the_footer_metadata_tells_apart_is_seen(tmp_path: Path) -> None:
+    # string and large_string are both UTF-8 byte arrays in Parquet: only Arrow's schema differs
+    keys = []
+    for i, frame in enumerate(frames(3)):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        note = pa.array(["x"] * len(frame), pa.large_string() if i == 1 else pa.string())
+        keys.append(f"part-{i:03d}.parquet")
+        pq.write_table(table.append_column("note", note), tmp_path / keys[-1])
+    profiles = assert_same_scans(tmp_path, keys, CLASSIFY, keep=True, step=20)
+    assert not took_the_shared_path(profiles)
+    assert [dict(profile.schema)["note"] for profile in profiles] == [
+        "string",
+        "large_string",
+        "string",
+    ]
+
+
 def with_nan(parts: list[pd.DataFrame]) -> None:
     parts[2].loc[5, "x1"] = np.nan
 
