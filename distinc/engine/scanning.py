@@ -38,8 +38,10 @@ TASKS_PER_WORKER = 8
 # A chain of fits pays a scheduler round trip (6-9 ms on two cores) per task, so a stream,
 # whose scans run behind its fits anyway, gets fewer, larger tasks.
 CHAIN_TASKS_PER_WORKER = 3
-# Nothing overlaps the fit of the last scan's data, so a chain's last task is halved, and its
-# second half again, this many times: the chain ends on an eighth of a task.
+# A chain of fit batches (many small files) waits on its scans, and nothing overlaps the fit of
+# the last scan's data: its last task is halved, and its second half again, this many times, so
+# the chain ends on an eighth of a task. A fit per file keeps whole tasks: its chain, not its
+# scans, is the long pole, and more tasks only add hand-offs.
 TAIL_HALVINGS = 3
 # Batches stay in worker memory when the delta, decoded, needs at most this share of it.
 KEEP_SHARE = 0.25
@@ -149,7 +151,7 @@ class DeltaScan:
     sizes alone, so the model does not depend on the cluster, while tasks stay as large as
     without them (a task per small batch would make the stream wait on many more hand-offs).
     With ``yield_to_fits`` the scans run in the background, behind the fits of a chain, and the
-    last task is split up so that the chain ends on a short fit.
+    last task of fit batches is split up so that the chain ends on a short fit.
     """
 
     def __init__(
@@ -174,15 +176,14 @@ class DeltaScan:
         workers = max(1, len(cluster_workers(client)))
         per_worker = CHAIN_TASKS_PER_WORKER if yield_to_fits else TASKS_PER_WORKER
         budget = max(1, min(SCAN_TASK_BYTES, total // (per_worker * workers)))
-        halvings = TAIL_HALVINGS if yield_to_fits else 0
         # Per task, its fit batches; None: a partial_fit call per partition.
         self.fit_batches: list[list[list[Partition]]] | None = None
         if batch_bytes is None:
-            self.parts = tapered(coalesce(list(selected), _file_bytes, budget), halvings)
+            self.parts = coalesce(list(selected), _file_bytes, budget)
         else:
             batches = coalesce(list(selected), _file_bytes, max(1, batch_bytes))
             tasks = coalesce(batches, lambda batch: sum(map(_file_bytes, batch)), budget)
-            self.fit_batches = tapered(tasks, halvings)
+            self.fit_batches = tapered(tasks, TAIL_HALVINGS if yield_to_fits else 0)
             self.parts = [[part for batch in task for part in batch] for task in self.fit_batches]
         self.sample_every = sample_step(total, len(contract.columns))
         pinned = lineage.classes or declared_classes
