@@ -80,7 +80,8 @@ def _sound_tables(run: Run, contract: ColumnContract) -> tuple[list[pa.Table], p
     """The contract's columns of every partition in ``run`` and their file schema, if all
     parse with one schema."""
     tables = []
-    first: tuple[pa.Schema, pq.FileMetaData] | None = None  # the first file's schema and footer
+    # the first file's Arrow schema, and the Parquet schema and key-value metadata it came from
+    first: tuple[pa.Schema, pq.ParquetSchema, dict[bytes, bytes] | None] | None = None
     leaves: list[int] = []
     wanted = set(contract.columns)
     for _, data in run:
@@ -89,7 +90,8 @@ def _sound_tables(run: Run, contract: ColumnContract) -> tuple[list[pa.Table], p
             reader = pq.ParquetReader()
             reader.open(pa.BufferReader(data), pre_buffer=False)
             if first is None:
-                first = reader.schema_arrow, reader.metadata
+                footer = reader.metadata
+                first = reader.schema_arrow, footer.schema, footer.metadata
                 leaves = [i for i, path in enumerate(reader.column_paths) if path[0] in wanted]
             elif not _same_schema(reader, *first):
                 return None
@@ -100,14 +102,20 @@ def _sound_tables(run: Run, contract: ColumnContract) -> tuple[list[pa.Table], p
     return (tables, first[0]) if first is not None else None
 
 
-def _same_schema(reader: pq.ParquetReader, schema: pa.Schema, footer: pq.FileMetaData) -> bool:
-    """Whether ``reader``'s file has the Arrow ``schema`` of the file whose footer is ``footer``.
+def _same_schema(
+    reader: pq.ParquetReader,
+    schema: pa.Schema,
+    parquet_schema: pq.ParquetSchema,
+    key_values: dict[bytes, bytes] | None,
+) -> bool:
+    """Whether ``reader``'s file has the Arrow ``schema`` made from ``parquet_schema`` and the
+    footer's ``key_values``.
 
-    Equal Parquet schemas and key-value metadata (which the Arrow schema is made from) settle
-    it at a sixth of the cost of making the Arrow schema; otherwise the Arrow schemas decide.
+    Equal Parquet schemas and key-value metadata settle it at a sixth of the cost of making the
+    Arrow schema; otherwise the Arrow schemas decide.
     """
     own = reader.metadata
-    if own.schema.equals(footer.schema) and own.metadata == footer.metadata:
+    if own.schema.equals(parquet_schema) and own.metadata == key_values:
         return True
     return bool(reader.schema_arrow.equals(schema))
 
