@@ -68,14 +68,3 @@ def test_chunked_columns_and_category_codes() -> None:
 def test_no_features_gives_an_empty_row_per_row() -> None:
     matrix = feature_matrix(pa.table({"y": [1, 2, 3]}), [])
     assert matrix.shape == (3, 0) and matrix.dtype == np.float64
-
-
-def test_the_matrix_is_glibcs_not_held_by_arrows_pool() -> None:
-    # Arrow's default pool keeps freed pages until it next allocates: a worker paused for memory
-    # would never get below the pause threshold with matrices there.
-    piece = pa.table({"a": pa.array(np.arange(50_000), pa.int64()), "b": np.ones(50_000)})
-    table = pa.concat_tables([piece, piece])  # two chunks: cast and joined before the layout
-    held = pa.default_memory_pool().bytes_allocated()
-    matrix = feature_matrix(table, ["a", "b"])
-    assert pa.default_memory_pool().bytes_allocated() == held
-    assert matrix.shape == (100_000, 2) and matrix[-1, 0] == 49_999.0

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
@@ -95,13 +94,6 @@ def read_table(source: DataSource, key: str, columns: Sequence[str]) -> pa.Table
         ) from exc
 
 
-# Feature matrices are allocated by glibc, not by Arrow's default pool (mimalloc): mimalloc keeps
-# freed pages until its thread next allocates, so a worker paused for memory, which allocates
-# nothing, would never get back under the pause threshold. glibc, under the workers' malloc
-# settings (``distinc.engine.cluster.malloc_environ``), returns a large matrix when it is freed.
-MATRIX_POOL = pa.system_memory_pool()
-
-
 def feature_matrix(
     table: pa.Table,
     features: Sequence[str],
@@ -118,13 +110,12 @@ def feature_matrix(
     columns = [
         pa.array(category_codes(table.column(name), vocabularies[name]))
         if name in vocabularies
-        else pc.cast(table.column(name), pa.float64(), safe=False, memory_pool=MATRIX_POOL)
+        else table.column(name).cast(pa.float64(), safe=False)
         for name in features
     ]
     # One chunk per column (a column already in one is not copied): one record batch.
-    table = pa.table(columns, names=list(features)).combine_chunks(memory_pool=MATRIX_POOL)
-    (batch,) = table.to_batches()
-    return batch.to_tensor(null_to_nan=True, row_major=True, memory_pool=MATRIX_POOL).to_numpy()
+    (batch,) = pa.table(columns, names=list(features)).combine_chunks().to_batches()
+    return batch.to_tensor(null_to_nan=True, row_major=True).to_numpy()
 
 
 def contract_features(table: pa.Table, contract: ColumnContract) -> np.ndarray:
