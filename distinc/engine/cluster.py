@@ -64,10 +64,9 @@ def malloc_environ(memory_limit: int) -> dict[str, str]:
     """glibc settings under which a worker reuses the memory of the arrays it frees.
 
     Dask starts its workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which also pins the mmap
-    threshold at 128 KiB: every large NumPy array a scan or a fit makes (labels, joined batches,
-    the estimator's copies) is then mapped fresh from the kernel and unmapped once used, and all
-    its pages fault in again for the next one. Freed memory up to a 64th of the worker's limit
-    now stays in the worker for the next scan instead.
+    threshold at 128 KiB: every matrix a scan builds is then mapped fresh from the kernel and
+    unmapped once fitted, and all its pages fault in again for the next one. Freed memory up to
+    a 64th of the worker's limit now stays in the worker for the next scan instead.
     """
     keep = int(min(MALLOC_KEEP_CAP, memory_limit * MALLOC_KEEP_SHARE))
     return {
