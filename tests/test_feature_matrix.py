@@ -24,11 +24,32 @@ def test_rows_on_and_across_block_edges_keep_their_values(rows: int) -> None:
             "b": rng.normal(size=rows),
             "a": rng.integers(-5, 5, size=rows),  # int64: widened to float64
             "c": rng.normal(size=rows).astype(np.float32),
+            "d": rng.integers(0, 2, size=rows).astype(bool),
+            "e": rng.integers(-100, 100, size=rows).astype(np.int8),
         }
     )
-    matrix = feature_matrix(table, ["a", "b", "c"])  # the pinned order, not the file's
-    assert matrix.dtype == np.float64 and matrix.flags.c_contiguous
-    np.testing.assert_array_equal(matrix, expected(table, ["a", "b", "c"]))
+    names = ["a", "b", "c", "d", "e"]  # the pinned order, not the file's
+    matrix = feature_matrix(table, names)
+    assert matrix.dtype == np.float64 and matrix.flags.c_contiguous and matrix.flags.writeable
+    np.testing.assert_array_equal(matrix, expected(table, names))
+
+
+def test_nulls_become_nan_and_wide_integers_round_as_numpy_rounds_them() -> None:
+    big = 2**60 + 1  # no float64 holds it: rounded, not refused
+    table = pa.table(
+        {
+            "i": pa.array([1, None, 3], pa.int64()),
+            "f": pa.array([None, 2.5, None], pa.float64()),
+            "u": pa.array([big, 0, 7], pa.uint64()),
+            "t": pa.array([True, None, False]),
+        }
+    )
+    matrix = feature_matrix(table, ["i", "f", "u", "t"])
+    nan = np.nan
+    wide = float(np.array([big], dtype=np.uint64).astype(np.float64)[0])
+    np.testing.assert_array_equal(
+        matrix, [[1.0, nan, wide, 1.0], [nan, 2.5, 0.0, nan], [3.0, nan, 7.0, 0.0]]
+    )
 
 
 def test_chunked_columns_and_category_codes() -> None:
@@ -47,3 +68,14 @@ def test_chunked_columns_and_category_codes() -> None:
 def test_no_features_gives_an_empty_row_per_row() -> None:
     matrix = feature_matrix(pa.table({"y": [1, 2, 3]}), [])
     assert matrix.shape == (3, 0) and matrix.dtype == np.float64
+
+
+def test_the_matrix_is_glibcs_not_held_by_arrows_pool() -> None:
+    # Arrow's default pool (mimalloc) keeps freed pages until it next allocates: a worker paused
+    # for memory would never get below the pause threshold with matrices there.
+    piece = pa.table({"a": pa.array(np.arange(50_000), pa.int64()), "b": np.ones(50_000)})
+    table = pa.concat_tables([piece, piece])  # two chunks of an int column: widened and joined
+    held = pa.default_memory_pool().bytes_allocated()
+    matrix = feature_matrix(table, ["a", "b"])
+    assert pa.default_memory_pool().bytes_allocated() == held
+    assert matrix.shape == (100_000, 2) and matrix[-1, 0] == 49_999.0

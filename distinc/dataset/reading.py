@@ -109,7 +109,10 @@ def feature_matrix(
     Features named in ``vocabularies`` become their category codes. The matrix is filled a block
     of rows at a time, every column's slice of the block copied then transposed in cache: no
     second matrix-sized buffer, and about twice as fast as stacking whole columns and
-    transposing the stack (fresh pages for the stack cost as much as the copies).
+    transposing the stack (fresh pages for the stack cost as much as the copies). Arrow's
+    ``RecordBatch.to_tensor`` writes a column at a time, 2.2 times as slow for 28 columns, and
+    its default pool (mimalloc) keeps freed pages until it next allocates, which would leave a
+    worker paused for memory paused: the matrix is NumPy's, from glibc.
     """
     vocabularies = vocabularies or {}
     columns = [
