@@ -21,6 +21,7 @@ from distributed import Client
 
 import distinc
 from distinc.cli.main import build_parser
+from distinc.engine.cluster import worker_variables
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).parents[1]
@@ -80,6 +81,12 @@ def test_the_host_script_runs_an_update_and_leaves_nothing_running(
                 lambda dask_scheduler: dask_scheduler.WORKER_SATURATION
             )
             assert saturation == 1.0
+            # the workers run with the variables distinc's LocalCluster gives its own
+            expected = worker_variables("auto", 1)
+            environs = client.run(lambda: dict(__import__("os").environ))
+            assert len(environs) == 2 and "MALLOC_TRIM_THRESHOLD_" in expected
+            for environ in environs.values():
+                assert {name: environ.get(name) for name in expected} == expected
     finally:
         stopped = local_cluster("stop", state=state)
         leftovers = process_groups_alive(groups)

@@ -93,17 +93,38 @@ def process_environ(settings: Mapping[str, Any]) -> Iterator[None]:
     variables, and writes them into that environment: without this, a LocalCluster would get
     the variables of the one started before it in the process, not its own.
     """
-    names = {
-        key.removeprefix(f"{PRE_SPAWN_ENVIRON}."): value
-        for key, value in settings.items()
-        if key.startswith(f"{PRE_SPAWN_ENVIRON}.")
-    }
+    names = _variables(settings)
     before = {name: os.environ.get(name) for name in names}
     try:
         _set_environ(names)  # a value of None unsets the variable, as in dask's setting
         yield
     finally:
         _set_environ(before)
+
+
+def _variables(settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The variables that ``settings`` set in the workers' environment, by name."""
+    prefix = f"{PRE_SPAWN_ENVIRON}."
+    return {key.removeprefix(prefix): v for key, v in settings.items() if key.startswith(prefix)}
+
+
+def _worker_settings(options: Mapping[str, Any]) -> dict[str, Any]:
+    """The Dask settings that ``distinc.local-cluster`` adds for workers with ``options``."""
+    return {
+        **malloc_environ(worker_memory_limit(options)),
+        **dict(setting("local-cluster.dask-config") or {}),
+    }
+
+
+def worker_variables(memory_limit: str | int = "auto", threads: int = 1) -> dict[str, str]:
+    """The environment distinc's LocalCluster gives its workers (glibc's and NumPy's settings),
+    for workers started another way, such as by ``cluster/local-cluster.sh``.
+
+    ``memory_limit`` is each worker's, as ``dask worker --memory-limit`` takes it.
+    """
+    options = {"memory_limit": memory_limit, "threads_per_worker": threads}
+    variables = _variables(_worker_settings(options))
+    return {name: str(value) for name, value in variables.items() if value is not None}
 
 
 def _set_environ(values: Mapping[str, Any]) -> None:
@@ -121,8 +142,7 @@ def start_local_cluster(**options: Any) -> Any:
 
     settings = {
         "distributed.scheduler.worker-saturation": setting("local-cluster.worker-saturation"),
-        **malloc_environ(worker_memory_limit(options)),
-        **dict(setting("local-cluster.dask-config") or {}),
+        **_worker_settings(options),
     }
     # the scheduler and nannies read these once, here, and hand them to the workers
     with dask.config.set(settings), process_environ(settings):
