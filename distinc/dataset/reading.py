@@ -111,8 +111,8 @@ def feature_matrix(
     second matrix-sized buffer, and about twice as fast as stacking whole columns and
     transposing the stack (fresh pages for the stack cost as much as the copies). Arrow's
     ``RecordBatch.to_tensor`` writes a column at a time, 2.2 times as slow for 28 columns, and
-    its default pool (mimalloc) keeps freed pages until it next allocates, which would leave a
-    worker paused for memory paused: the matrix is NumPy's, from glibc.
+    its default pool (mimalloc) keeps freed pages until it next allocates, so a worker paused
+    for memory would stay paused: the matrix is NumPy's, from glibc.
     """
     vocabularies = vocabularies or {}
     columns = [
