@@ -26,19 +26,27 @@ from distinc.exceptions import (
 
 # Local files from this size on are memory-mapped; smaller ones are read.
 MAP_BYTES = 2**20
+# What a reading error says became of the partition and what to rerun, by what the read was for.
+OUTCOMES = {
+    "training": ("it was not trained", "the update"),
+    "scoring": ("the model did not score it", "the command"),
+}
 
 
-def read_bytes(source: DataSource, key: str) -> bytes | pa.Buffer:
-    """The raw bytes of partition ``key``; a vanished or unreadable file is named as such.
+def read_bytes(source: DataSource, key: str, purpose: str = "training") -> bytes | pa.Buffer:
+    """The raw bytes of partition ``key``; a vanished or unreadable file is named as such
+    (``purpose`` is what the bytes were read for, a key of ``OUTCOMES``).
 
     Local files are memory-mapped rather than copied: the scan hashes and parses them in place.
     A file smaller than ``MAP_BYTES`` is read instead, which costs less than mapping it.
     """
     fs, path = source.locate(key)
-    return read_file_bytes(fs, path, key)
+    return read_file_bytes(fs, path, key, purpose)
 
 
-def read_file_bytes(fs: AbstractFileSystem, path: str, key: str) -> bytes | pa.Buffer:
+def read_file_bytes(
+    fs: AbstractFileSystem, path: str, key: str, purpose: str = "training"
+) -> bytes | pa.Buffer:
     """``read_bytes`` for a file system and path already located."""
     try:
         if isinstance(fs, LocalFileSystem):
@@ -48,20 +56,22 @@ def read_file_bytes(fs: AbstractFileSystem, path: str, key: str) -> bytes | pa.B
                 return pa.py_buffer(mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ))
         return bytes(fs.cat_file(path))
     except FileNotFoundError as exc:
+        outcome, rerun = OUTCOMES[purpose]
         raise PartitionMissingError(
-            f"Partition {key!r} vanished during the update; it was not trained. Rerun the "
-            "update once the data settles.",
+            f"Partition {key!r} vanished while it was being read; {outcome}. Rerun {rerun} once "
+            "the data settles.",
             partition=key,
         ) from exc
     except OSError as exc:
+        outcome, rerun = OUTCOMES[purpose]
         raise UnreadablePartitionError(
-            f"Partition {key!r} could not be read ({exc}); it was not trained. Check the "
-            "storage (or remove the file) and rerun the update.",
+            f"Partition {key!r} could not be read ({exc}); {outcome}. Check the storage (or "
+            f"remove the file) and rerun {rerun}.",
             partition=key,
         ) from exc
 
 
-def parquet_file(data: bytes | pa.Buffer, key: str) -> pq.ParquetFile:
+def parquet_file(data: bytes | pa.Buffer, key: str, purpose: str = "training") -> pq.ParquetFile:
     """Parse ``data`` as Parquet, naming the partition when it cannot be."""
     try:
         # The bytes are in memory: pre-buffering, which coalesces reads of a remote or disk
@@ -70,14 +80,16 @@ def parquet_file(data: bytes | pa.Buffer, key: str) -> pq.ParquetFile:
     except (pa.ArrowException, OSError) as exc:
         raise CorruptPartitionError(
             f"Partition {key!r} is not readable Parquet ({exc}). Replace or remove the file; "
-            "it was not trained.",
+            f"{OUTCOMES[purpose][0]}.",
             partition=key,
         ) from exc
 
 
-def read_table(source: DataSource, key: str, columns: Sequence[str]) -> pa.Table:
+def read_table(
+    source: DataSource, key: str, columns: Sequence[str], purpose: str = "training"
+) -> pa.Table:
     """Columns ``columns`` of partition ``key``, matched by name."""
-    parquet = parquet_file(read_bytes(source, key), key)
+    parquet = parquet_file(read_bytes(source, key, purpose), key, purpose)
     present = set(parquet.schema_arrow.names)
     absent = [name for name in columns if name not in present]
     if absent:
@@ -90,7 +102,8 @@ def read_table(source: DataSource, key: str, columns: Sequence[str]) -> pa.Table
         return parquet.read(columns=list(columns))
     except (pa.ArrowException, OSError) as exc:
         raise CorruptPartitionError(
-            f"Partition {key!r} could not be read ({exc}); it was not trained.", partition=key
+            f"Partition {key!r} could not be read ({exc}); {OUTCOMES[purpose][0]}.",
+            partition=key,
         ) from exc
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -126,3 +127,40 @@ def accepts(pinned: str, observed: str) -> bool:
     if want in ("string", "category"):
         return kind_of(observed) in ("string", "category")
     return False
+
+
+@functools.lru_cache(maxsize=64)
+def schema_mismatches(
+    schema: tuple[tuple[str, str], ...],
+    features: tuple[str, ...],
+    feature_types: tuple[str, ...],
+    target: str | None,
+) -> tuple[tuple[str, str | None, str | None], ...]:
+    """``(column, its type in the file or None, the pinned type or None for the target)`` for
+    every contract column a partition of ``schema`` lacks or holds in a refused type. Cached:
+    a dataset's partitions mostly share one schema.
+
+    Examples
+    --------
+    >>> schema_mismatches((("a", "string"), ("b", "int32")), ("a", "b", "c"),
+    ...                   ("double", "int64", "double"), "y")
+    (('a', 'string', 'double'), ('c', None, 'double'), ('y', None, None))
+    """
+    found = dict(schema)
+    mismatches: list[tuple[str, str | None, str | None]] = [
+        (column, found.get(column), pinned)
+        for column, pinned in zip(features, feature_types, strict=True)
+        if column not in found or not accepts(pinned, found[column])
+    ]
+    if target is not None and target not in found:
+        mismatches.append((target, None, None))
+    return tuple(mismatches)
+
+
+def refused_type(key: str, column: str, actual: str, pinned: str) -> str:
+    """What to tell the user about a column of a type the model does not accept."""
+    return (
+        f"Column {column!r} of partition {key!r} is {actual}, but the model pinned {pinned}; "
+        "only safe widenings (int to float, narrow to wide) are accepted, so cast it when "
+        "writing the file."
+    )

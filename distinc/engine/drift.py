@@ -18,13 +18,20 @@ from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import sample_step
 from distinc.dataset.tasks import coalesce
 from distinc.engine.cluster import dask_client, scheduler_losses_named
-from distinc.engine.scanning import SCAN_TASK_BYTES, TASKS_PER_WORKER, profiles_of, scan_task
+from distinc.engine.scanning import (
+    SCAN_TASK_BYTES,
+    TASKS_PER_WORKER,
+    ScanResult,
+    profiles_of,
+    scan_task,
+)
 from distinc.engine.update import plan_update
 from distinc.ledger.admit import problems_of
 from distinc.ledger.drift import PSI_THRESHOLD, Shift, shift_between
 from distinc.ledger.lineage import Lineage
 from distinc.store.records import learned_stats
 from distinc.store.store import ModelStore
+from distinc.trainers import task_faults
 from distinc.trainers.workers import cluster_workers
 
 
@@ -46,6 +53,15 @@ class DriftCheck:
     described_rows: int = 0
 
 
+def drift_scan(
+    source: DataSource, keys: list[str], contract: ColumnContract, sample_every: int
+) -> ScanResult:
+    """A scan task of the drift check: profiles with statistics, no batches kept."""
+    for key in keys:
+        task_faults.reach(key)
+    return scan_task(source, keys, contract, False, sample_every)
+
+
 def scan_pending(
     client: Any, source: DataSource, pending: tuple[Partition, ...], contract: ColumnContract
 ) -> list[PartitionProfile]:
@@ -57,11 +73,10 @@ def scan_pending(
     step = sample_step(total, len(contract.columns))
     token = uuid.uuid4().hex[:8]
     scans = client.map(
-        scan_task,
+        drift_scan,
         [source] * len(groups),
         [[part.key for part in group] for group in groups],
         [contract] * len(groups),
-        [False] * len(groups),
         [step] * len(groups),
         key=[f"distinc-drift-scan-{token}-{i}" for i in range(len(groups))],
         retries=1,

@@ -16,7 +16,7 @@ from typing import Any
 from distinc.dataset.categories import extend_vocabularies
 from distinc.dataset.partition import Partition
 from distinc.dataset.profile import PartitionProfile
-from distinc.dataset.schema import ColumnContract, accepts
+from distinc.dataset.schema import ColumnContract, refused_type, schema_mismatches
 from distinc.exceptions import (
     ConfigurationError,
     CorruptPartitionError,
@@ -83,27 +83,6 @@ def raise_problems(problems: Iterable[Problem]) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _schema_mismatches(
-    schema: tuple[tuple[str, str], ...],
-    features: tuple[str, ...],
-    feature_types: tuple[str, ...],
-    target: str | None,
-) -> tuple[tuple[str, str | None, str | None], ...]:
-    """``(column, its type in the file or None, the pinned type or None for the target)`` for
-    every contract column a partition of ``schema`` lacks or holds in a refused type. Cached:
-    a delta's partitions mostly share one schema."""
-    found = dict(schema)
-    mismatches: list[tuple[str, str | None, str | None]] = [
-        (column, found.get(column), pinned)
-        for column, pinned in zip(features, feature_types, strict=True)
-        if column not in found or not accepts(pinned, found[column])
-    ]
-    if target is not None and target not in found:
-        mismatches.append((target, None, None))
-    return tuple(mismatches)
-
-
-@functools.lru_cache(maxsize=64)
 def _extra_columns(
     schema: tuple[tuple[str, str], ...], columns: tuple[str, ...]
 ) -> tuple[str, ...]:
@@ -114,7 +93,7 @@ def _extra_columns(
 def _schema_problems(profile: PartitionProfile, contract: ColumnContract) -> list[Problem]:
     key = profile.key
     problems = []
-    for column, actual, pinned in _schema_mismatches(
+    for column, actual, pinned in schema_mismatches(
         profile.schema, contract.features, contract.feature_types, contract.target
     ):
         if pinned is None:
@@ -125,11 +104,7 @@ def _schema_problems(profile: PartitionProfile, contract: ColumnContract) -> lis
                 "are matched by name); add the column or move the file out of the dataset."
             )
         else:
-            message = (
-                f"Column {column!r} of partition {key!r} is {actual}, but the model pinned "
-                f"{pinned}; only safe widenings (int to float, narrow to wide) are accepted, so "
-                "cast it when writing the file."
-            )
+            message = refused_type(key, column, actual, pinned)
         problems.append(Problem(SchemaError, message, key, column))
     return problems
 

@@ -16,10 +16,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from distinc.dataset.partition import DataSource
-from distinc.dataset.reading import contract_features, read_table
 from distinc.dataset.schema import ColumnContract
 from distinc.predict.fanout import per_partition
-from distinc.predict.outputs import check_finite, model_outputs
+from distinc.predict.outputs import model_outputs, scoring_input
 from distinc.trainers import task_faults
 
 
@@ -41,9 +40,7 @@ def predict_partition(
 ) -> int:
     """Score one partition and write its predictions to ``out/<key>``; returns its rows."""
     task_faults.reach(key)
-    table = read_table(source, key, [*contract.features, *keep])
-    features = contract_features(table, contract)
-    check_finite(features, contract, key)
+    table, features = scoring_input(source, key, contract, [*contract.features, *keep])
     frame = model_outputs(model, features)
     for name in keep:
         frame[name] = table.column(name).to_pandas()

@@ -9,10 +9,12 @@ import numpy as np
 import pandas as pd
 
 from distinc.dataset.partition import DataSource
-from distinc.dataset.reading import contract_features, label_vector, read_table
+from distinc.dataset.reading import contract_features, label_vector
 from distinc.dataset.schema import ColumnContract
+from distinc.exceptions import UnseenLabelError
 from distinc.predict.fanout import per_partition
-from distinc.predict.outputs import check_finite, model_outputs
+from distinc.predict.outputs import check_finite, model_outputs, scoring_input
+from distinc.trainers import task_faults
 
 Scorer = tuple[Any, ColumnContract]
 Scores = tuple[pd.DataFrame, np.ndarray | None, float | None]
@@ -24,11 +26,12 @@ def score_models(key: str, source: DataSource, model: Sequence[Scorer]) -> list[
     ``model`` holds (model, contract) pairs; the partition is read once however many there
     are, and each distinct contract (vocabulary) builds its feature matrix once.
     """
+    task_faults.reach(key)
     pairs = list(model)
-    table = read_table(source, key, pairs[0][1].columns)
-    target = pairs[0][1].target
-    labels = label_vector(table, target) if target is not None else None
-    matrices: list[tuple[ColumnContract, np.ndarray]] = []
+    first = pairs[0][1]
+    table, first_features = scoring_input(source, key, first, first.columns)
+    labels = label_vector(table, first.target) if first.target is not None else None
+    matrices: list[tuple[ColumnContract, np.ndarray]] = [(first, first_features)]
     scored = []
     for estimator, contract in pairs:
         features = next((built for known, built in matrices if known == contract), None)
@@ -36,11 +39,30 @@ def score_models(key: str, source: DataSource, model: Sequence[Scorer]) -> list[
             features = contract_features(table, contract)
             check_finite(features, contract, key)
             matrices.append((contract, features))
+        if labels is not None and contract.task == "classification":
+            check_labels(labels, estimator, key)
         own_score = None
-        if labels is None and hasattr(estimator, "score"):
+        if labels is None and len(features) and hasattr(estimator, "score"):
             own_score = float(estimator.score(features))
         scored.append((model_outputs(estimator, features), labels, own_score))
     return scored
+
+
+def check_labels(labels: np.ndarray, model: Any, key: str) -> None:
+    """Refuse labels the classifier never learned: its log loss and ROC AUC are undefined."""
+    classes = np.asarray(model.classes_).tolist()
+    found, counts = np.unique(labels, return_counts=True)
+    unseen = [(label, int(n)) for label, n in zip(found.tolist(), counts, strict=True)]
+    unseen = [(label, n) for label, n in unseen if label not in classes]
+    if unseen:
+        label, rows = unseen[0]
+        raise UnseenLabelError(
+            f"Partition {key!r} has label {label!r} ({rows} rows), which the model never "
+            f"learned (its classes: {classes}); its metrics are undefined there. Remove those "
+            "rows from the holdout, or evaluate a version that learned the class.",
+            partition=key,
+            label=label,
+        )
 
 
 def score_partition(key: str, source: DataSource, model: Any, contract: ColumnContract) -> Scores:

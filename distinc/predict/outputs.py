@@ -2,13 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
-from distinc.dataset.schema import ColumnContract
-from distinc.exceptions import InvalidValueError
+from distinc.dataset.partition import DataSource
+from distinc.dataset.reading import contract_features, read_table
+from distinc.dataset.schema import ColumnContract, refused_type, schema_mismatches
+from distinc.exceptions import InvalidValueError, SchemaError
+
+
+def scoring_input(
+    source: DataSource, key: str, contract: ColumnContract, columns: Sequence[str]
+) -> tuple[pa.Table, np.ndarray]:
+    """Columns ``columns`` of partition ``key`` and its feature matrix, refused as training
+    refuses them: a feature missing or of a type the model does not take, NaN or infinity."""
+    table = read_table(source, key, columns, purpose="scoring")
+    schema = tuple((field.name, str(field.type)) for field in table.schema)
+    refused = schema_mismatches(schema, contract.features, contract.feature_types, None)
+    if refused:
+        column, actual, pinned = refused[0]
+        raise SchemaError(
+            refused_type(key, column, str(actual), str(pinned)), partition=key, column=column
+        )
+    features = contract_features(table, contract)
+    check_finite(features, contract, key)
+    return table, features
 
 
 def check_finite(features: np.ndarray, contract: ColumnContract, key: str) -> None:
@@ -30,6 +52,9 @@ def check_finite(features: np.ndarray, contract: ColumnContract, key: str) -> No
 
 def model_outputs(model: Any, features: np.ndarray) -> pd.DataFrame:
     """``prediction`` and ``proba_<class>`` columns, or ``component_<i>`` for transformers."""
+    if len(features) == 0:
+        # Estimators refuse an empty matrix; a row of zeros gives the columns and their types.
+        return model_outputs(model, np.zeros((1, features.shape[1]))).iloc[:0]
     columns: dict[str, Any] = {}
     if hasattr(model, "predict"):
         columns["prediction"] = model.predict(features)

@@ -1,6 +1,7 @@
-"""Fault injection inside training tasks on Dask workers: a test-only setting, inert unless set.
+"""Fault injection inside tasks on Dask workers: a test-only setting, inert unless set.
 
-``DISTINC_TASK_FAULT`` holds JSON, read on the worker when a task is about to learn a partition::
+``DISTINC_TASK_FAULT`` holds JSON, read on the worker when a task is about to learn, score or
+(in a drift check) scan a partition::
 
     {"partition": "part-03.parquet", "action": "raise", "marker": "/tmp/t/fired"}
 

@@ -135,7 +135,11 @@ def test_on_missing_warn_reports_the_partition_and_keeps_what_was_learned(
 @pytest.mark.parametrize(
     ("moment", "change", "message"),
     [
-        ("after-plan", "delete", "Partition 'new-1.parquet' vanished during the update; it was "),
+        (
+            "after-plan",
+            "delete",
+            "Partition 'new-1.parquet' vanished while it was being read; it was",
+        ),
         ("after-train", "delete", "Partition 'new-1.parquet' changed or vanished while the upd"),
         ("after-train", "rewrite", "Partition 'new-1.parquet' changed or vanished while the upd"),
     ],

@@ -177,16 +177,20 @@ def test_a_killed_driver_leaves_tasks_running_that_never_touch_the_store(
 
 
 def run_with_scheduler_fault(
-    tmp_path: Path, arguments: list[str], sent: signal.Signals, env: dict[str, str]
+    tmp_path: Path,
+    arguments: list[str],
+    sent: signal.Signals,
+    env: dict[str, str],
+    target: str = TARGET,
 ) -> tuple[procs.Finished, str]:
     """Run ``distinc *arguments`` on a cluster of its own, send its scheduler ``sent`` while the
-    task on ``TARGET`` is paused; how the command ended, and the scheduler's address."""
+    task on ``target`` is paused; how the command ended, and the scheduler's address."""
     from distributed import Client
 
     marker = tmp_path / "paused"
     with process_cluster(workers=2) as cluster:
         with Client(cluster.address) as remote:
-            arm(remote, TARGET, "pause", marker)
+            arm(remote, target, "pause", marker)
         driver = procs.start(*arguments, "--scheduler", cluster.address, env=env)
         wait_for(marker, driver)
         os.killpg(cluster.scheduler.pid, sent)
@@ -237,29 +241,32 @@ def test_a_scheduler_that_dies_or_hangs_fails_the_update_with_a_clear_error(
     assert_equals_clean_run(store, data, case)
 
 
-# A command that runs on the cluster after the store learned the data, and the operation its
-# error line names.
+# A command that runs on the cluster after the store learned the data, the operation its error
+# line names, and the partition whose task is paused (a drift check scans only new files).
 CLUSTER_COMMANDS = {
-    "compare": (["compare", "{store}", "--holdout", "{data}"], "retrain"),
-    "predict": (["predict", "{store}", "--data", "{data}", "--out", "{out}"], "prediction"),
+    "compare": (["compare", "{store}", "--holdout", "{data}"], "retrain", TARGET),
+    "predict": (["predict", "{store}", "--data", "{data}", "--out", "{out}"], "prediction", TARGET),
+    "evaluate": (["evaluate", "{store}", "--data", "{data}"], "evaluation", TARGET),
+    "drift": (["drift", "{store}"], "drift check", "pending.parquet"),
 }
 
 
 @pytest.mark.parametrize("command", sorted(CLUSTER_COMMANDS))
-def test_a_scheduler_that_hangs_fails_a_comparison_or_prediction_with_a_clear_error(
+def test_a_scheduler_that_hangs_fails_a_command_on_the_cluster_with_a_clear_error(
     tmp_path: Path, client: Any, command: str
 ) -> None:
-    """P9 beyond updates: a retrain or a prediction on a stopped scheduler ends with one line
-    naming it, instead of waiting forever."""
-    arguments, task = CLUSTER_COMMANDS[command]
+    """P9 beyond updates: a retrain, a prediction, an evaluation or a drift check on a stopped
+    scheduler ends with one line naming it, instead of waiting forever, and stores nothing."""
+    arguments, task, paused = CLUSTER_COMMANDS[command]
     data, store, out = tmp_path / "data", tmp_path / "store", tmp_path / "out"
     add_partitions(data, ["first.parquet"])
     write_delta(data)
     new_store(tmp_path, data).update(client=client)
+    add_partitions(data, ["pending.parquet"])  # for the drift check to scan
     before = snapshot(store)
     filled = [part.format(store=store, data=data, out=out) for part in arguments]
     env = {"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"}
-    finished, address = run_with_scheduler_fault(tmp_path, filled, signal.SIGSTOP, env)
+    finished, address = run_with_scheduler_fault(tmp_path, filled, signal.SIGSTOP, env, paused)
     tally(f"Dask schedulers stopped during a {task}")
     assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
     assert finished.errors[0].startswith(
