@@ -144,22 +144,9 @@ do_start() {
         waited=$((waited + 1))
     done
 
-    # The environment distinc's own LocalCluster gives its workers (glibc's and NumPy's settings;
-    # see distinc.engine.cluster.worker_variables); the nannies pass it on to the workers.
-    local variables
-    variables=$("$python" - "$memory_limit" "$threads" <<'PY'
-import sys
-
-from distinc.engine.cluster import worker_variables
-
-for name, value in worker_variables(sys.argv[1], int(sys.argv[2])).items():
-    print(f"{name}={value}")
-PY
-    )
-    local worker_environ=()
-    [[ -n $variables ]] && mapfile -t worker_environ <<<"$variables"
-
-    env "${worker_environ[@]}" setsid "$python" -m dask worker \
+    # `distinc worker` is `dask worker` in the environment distinc's own LocalCluster gives its
+    # workers (glibc's and NumPy's settings for this memory limit); the nannies pass it on.
+    setsid "$python" -m distinc worker \
         --scheduler-file "$scheduler_file" "${listen[@]}" --nworkers "$workers" \
         --nthreads "$threads" --memory-limit "$memory_limit" --local-directory "$dir/scratch" \
         >"$dir/workers.log" 2>&1 </dev/null &

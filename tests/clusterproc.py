@@ -80,7 +80,8 @@ def process_cluster(workers: int = 2) -> Iterator[ProcessCluster]:
     try:
         for _ in range(workers):
             cluster.add_worker()
-        cluster.wait_for_workers(workers)
+        if workers:
+            cluster.wait_for_workers(workers)
         yield cluster
     finally:
         for process in [*cluster.workers, scheduler]:

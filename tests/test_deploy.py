@@ -22,6 +22,7 @@ from distributed import Client
 import distinc
 from distinc.cli.main import build_parser
 from distinc.engine.cluster import worker_variables
+from tests.clusterproc import process_cluster
 from tests.conftest import run_cli
 
 ROOT = Path(__file__).parents[1]
@@ -100,6 +101,32 @@ def test_the_host_script_runs_an_update_and_leaves_nothing_running(
     assert after.returncode == 3 and "not running" in after.stdout
 
 
+@pytest.mark.cluster
+def test_distinc_worker_is_dask_worker_with_the_local_cluster_environment() -> None:
+    """Every argument reaches ``dask worker``; the variables follow its memory limit and
+    threads, through the nannies, and one already set in the environment is kept."""
+    with process_cluster(workers=0) as cluster:
+        arguments = ["--nworkers", "2", "--nthreads", "1", "--memory-limit", "600MiB"]
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "distinc", "worker", cluster.address, *arguments],
+            env={**os.environ, "GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"},
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        cluster.workers.append(worker)
+        cluster.wait_for_workers(2)
+        with Client(cluster.address, timeout=30) as client:
+            limits = {w["memory_limit"] for w in client.scheduler_info()["workers"].values()}
+            environs = client.run(lambda: dict(__import__("os").environ))
+    expected = worker_variables("600MiB", 1)
+    assert expected["MALLOC_TRIM_THRESHOLD_"] == str(600 * 2**20 // 64)
+    expected["GLIBC_TUNABLES"] = "glibc.malloc.tcache_count=7"
+    assert limits == {600 * 2**20} and len(environs) == 2
+    for environ in environs.values():
+        assert {name: environ.get(name) for name in expected} == expected
+
+
 def compose() -> dict[str, Any]:
     return dict(yaml.safe_load((CLUSTER / "docker-compose.yml").read_text()))
 
@@ -120,7 +147,7 @@ def test_the_compose_file_runs_a_scheduler_workers_and_a_one_shot_update() -> No
         SATURATION: "1.0",
     }
     assert "8786" in services["scheduler"]["command"]
-    assert services["worker"]["command"][:3] == ["dask", "worker", "tcp://scheduler:8786"]
+    assert services["worker"]["command"][:3] == ["distinc", "worker", "tcp://scheduler:8786"]
     job = services["update"]
     assert job["profiles"] == ["job"] and job["restart"] == "no"
     assert job["command"][0] == "distinc"
@@ -189,7 +216,7 @@ def check_cluster_spec(spec: dict[str, Any], *, cluster_name: str) -> set[str]:
     worker, scheduler = spec["worker"], spec["scheduler"]
     assert isinstance(worker["replicas"], int) and worker["replicas"] >= 1
     workers = _containers(worker["spec"])
-    assert workers[0]["args"][:2] == ["dask", "worker"]
+    assert workers[0]["args"][:2] == ["distinc", "worker"]
     schedulers = _containers(scheduler["spec"])
     assert schedulers[0]["args"][:2] == ["dask", "scheduler"]
     assert {e["name"]: e["value"] for e in schedulers[0]["env"]} == {SATURATION: "1.0"}
@@ -261,8 +288,8 @@ def test_the_slurm_example_writes_worker_jobs_for_its_scheduler() -> None:
         address = cluster.scheduler_address
     for line in ("#SBATCH -p short", "#SBATCH --cpus-per-task=2", "#SBATCH -t 00:30:00"):
         assert line in script
-    assert f"distributed.cli.dask_worker {address}" in script
-    assert "--nworkers 2" in script and "--nthreads 1" in script
+    assert f"-m distinc worker {address}" in script
+    assert "--nworkers 2" in script and "--nthreads 1" in script and "--nanny" in script
     args = example.build_parser().parse_args(["/shared/store", "--jobs", "3"])
     assert (args.store, args.jobs, args.cores) == ("/shared/store", 3, 4)
 

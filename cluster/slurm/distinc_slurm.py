@@ -31,11 +31,14 @@ def make_cluster(
 ) -> Any:
     """A SLURMCluster whose jobs each run ``cores`` single-threaded workers; no job submitted yet.
 
-    ``options`` go to ``dask_jobqueue.SLURMCluster`` as they are (``scheduler_options``,
-    ``job_extra_directives``, ``interface``...).
+    The jobs start them with ``distinc worker``: ``dask worker`` with the memory settings of
+    distinc's own workers. ``options`` go to ``dask_jobqueue.SLURMCluster`` as they are
+    (``scheduler_options``, ``job_extra_directives``, ``interface``...).
     """
     from dask_jobqueue import SLURMCluster
 
+    # jobqueue adds these two itself only for its default worker command
+    extra = ["--nworkers", str(cores), "--nanny", *options.pop("worker_extra_args", [])]
     return SLURMCluster(
         cores=cores,
         processes=cores,  # one thread per worker: partial_fit is serial, so parallelism is tasks
@@ -44,6 +47,8 @@ def make_cluster(
         queue=queue,
         account=account,
         job_name="distinc-worker",
+        worker_command="distinc worker",
+        worker_extra_args=extra,
         **options,
     )
 

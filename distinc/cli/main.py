@@ -34,6 +34,7 @@ from distinc.cli.flags import (
     add_strategy_flags,
     add_xgboost_flags,
 )
+from distinc.cli.worker import run_worker
 from distinc.exceptions import DistincError
 
 logger = logging.getLogger("distinc")
@@ -226,6 +227,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo = command("demo", cmd_demo, "generate data, fit, add data, update, compare to retrain")
     demo.add_argument("--dir", help="folder for the demo's data and store (default: temporary)")
     add_scheduler(demo)
+
+    worker = command(
+        "worker",
+        lambda args: run_worker(args.dask_arguments),
+        "run `dask worker` with the memory settings distinc's own workers get",
+    )
+    worker.add_argument(
+        "dask_arguments", nargs=argparse.REMAINDER, help="arguments for `dask worker`, as is"
+    )
     return parser
 
 
@@ -240,8 +250,11 @@ def _configure_logging(quiet: bool) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments[:1] == ["worker"]:  # every later argument is dask's, even one argparse knows
+        run_worker(arguments[1:])
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     _configure_logging(args.quiet)
     if hasattr(signal, "SIGUSR1"):
         # `kill -USR1 <pid>` prints every thread's stack: the first question about a stalled run.
