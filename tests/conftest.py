@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -75,6 +76,21 @@ def write_partition(root: Path, key: str, frame: pd.DataFrame) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     frame.to_parquet(path, index=False)
     return path
+
+
+def learned_store(folder: Path, data: Path, client: Any) -> Any:
+    """A log-loss SGDClassifier store at ``folder / "store"`` that has learned ``data``."""
+    import distinc
+
+    model = distinc.init(
+        str(folder / "store"),
+        data=str(data),
+        target="label",
+        model="SGDClassifier",
+        params={"loss": "log_loss", "random_state": 0},
+    )
+    model.update(client=client)
+    return model
 
 
 @pytest.fixture

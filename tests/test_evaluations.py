@@ -8,8 +8,7 @@ from typing import Any
 
 import pytest
 
-import distinc
-from tests.conftest import make_frame, run_cli, write_partition
+from tests.conftest import learned_store, make_frame, run_cli, write_partition
 from tests.inotify import OpenWatch
 
 
@@ -19,14 +18,7 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def three_versions(tmp_path: Path, data_dir: Path, client: Any) -> Any:
-    model = distinc.init(
-        str(tmp_path / "store"),
-        data=str(data_dir),
-        target="label",
-        model="SGDClassifier",
-        params={"loss": "log_loss", "random_state": 0},
-    )
-    model.update(client=client)
+    model = learned_store(tmp_path, data_dir, client)
     write_partition(data_dir, "part-03.parquet", make_frame(400, seed=3))
     model.update(client=client)
     model.rollback(1)

@@ -16,7 +16,7 @@ from matplotlib import image
 
 import distinc
 from distinc.report.plots import RETRAIN_COLOR, UPDATE_COLOR
-from tests.conftest import make_frame, run_cli, write_partition
+from tests.conftest import learned_store, make_frame, run_cli, write_partition
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 PLOTS = ["metrics.png", "rows.png", "cost.png", "drift.png"]
@@ -64,14 +64,7 @@ def share_of(pixels: np.ndarray, color: str) -> float:
 
 @pytest.fixture
 def store_with_history(tmp_path: Path, data_dir: Path, client: Any) -> tuple[Any, Path]:
-    model = distinc.init(
-        str(tmp_path / "store"),
-        data=str(data_dir),
-        target="label",
-        model="SGDClassifier",
-        params={"loss": "log_loss", "random_state": 0},
-    )
-    model.update(client=client)
+    model = learned_store(tmp_path, data_dir, client)
     write_partition(data_dir, "part-03.parquet", make_frame(800, seed=3))
     model.update(client=client)
     shifted = make_frame(800, seed=4)

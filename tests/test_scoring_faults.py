@@ -4,6 +4,7 @@ training; empty partitions add no rows; a worker killed mid-way changes no numbe
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -14,7 +15,6 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import distinc
 from distinc.dataset.stats import rank_error
 from distinc.exceptions import (
     CorruptPartitionError,
@@ -24,7 +24,7 @@ from distinc.exceptions import (
     UnseenLabelError,
 )
 from tests.clusterproc import kill_the_worker_running, process_cluster
-from tests.conftest import make_frame, write_partition
+from tests.conftest import learned_store, make_frame, write_partition
 
 
 def garbage(folder: Path) -> None:
@@ -63,15 +63,7 @@ BAD_HOLDOUTS: dict[str, tuple[Callable[[Path], None], type[DataError], str]] = {
 
 @pytest.fixture
 def trained(tmp_path: Path, data_dir: Path, client: Any) -> Any:
-    model = distinc.init(
-        str(tmp_path / "store"),
-        data=str(data_dir),
-        target="label",
-        model="SGDClassifier",
-        params={"loss": "log_loss", "random_state": 0},
-    )
-    model.update(client=client)
-    return model
+    return learned_store(tmp_path, data_dir, client)
 
 
 def holdout_with(tmp_path: Path, bad: Callable[[Path], None]) -> Path:
@@ -105,13 +97,26 @@ def test_evaluate_names_a_bad_holdout_partition_and_stores_nothing(
     assert trained.evaluate(str(holdout), client=client)["rows"] == 300
 
 
+@pytest.mark.parametrize("case", ["garbage", "text column", "unseen label"])
+def test_compare_names_a_bad_holdout_partition_and_commits_nothing(
+    tmp_path: Path, trained: Any, client: Any, case: str
+) -> None:
+    bad, error, says = BAD_HOLDOUTS[case]
+    holdout = holdout_with(tmp_path, bad)
+    before = store_files(tmp_path)
+    with pytest.raises(error, match=re.escape(says)) as caught:
+        trained.compare(str(holdout), client=client, commit=True)
+    assert caught.value.details["partition"] == "bad.parquet"
+    assert store_files(tmp_path) == before
+
+
 @pytest.mark.parametrize("case", ["garbage", "missing column", "text column", "NaN"])
 def test_predict_names_a_bad_partition(
     tmp_path: Path, trained: Any, client: Any, case: str
 ) -> None:
     bad, error, says = BAD_HOLDOUTS[case]
     data = holdout_with(tmp_path, bad)
-    with pytest.raises(error, match=says) as caught:
+    with pytest.raises(error, match=re.escape(says)) as caught:
         trained.predict(str(data), out=str(tmp_path / "out"), client=client)
     assert caught.value.details["partition"] == "bad.parquet"
     assert not (tmp_path / "out" / "bad.parquet").exists()

@@ -50,6 +50,8 @@ def score_models(key: str, source: DataSource, model: Sequence[Scorer]) -> list[
 
 def check_labels(labels: np.ndarray, model: Any, key: str) -> None:
     """Refuse labels the classifier never learned: its log loss and ROC AUC are undefined."""
+    if getattr(model, "classes_", None) is None:
+        return
     classes = np.asarray(model.classes_).tolist()
     found, counts = np.unique(labels, return_counts=True)
     unseen = [(label, int(n)) for label, n in zip(found.tolist(), counts, strict=True)]
