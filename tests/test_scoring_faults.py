@@ -230,3 +230,17 @@ def test_predictions_of_an_empty_partition_keep_the_model_output_types(
     trained.predict(str(data), out=str(tmp_path / "out"), client=client)
     frame = pd.read_parquet(tmp_path / "out" / "empty.parquet")
     assert frame["prediction"].dtype == np.int64 and frame["proba_1"].dtype == np.float64
+
+
+def test_predict_refuses_a_folder_without_parquet_files_and_names_a_missing_kept_column(
+    tmp_path: Path, trained: Any, client: Any
+) -> None:
+    (tmp_path / "nothing").mkdir()
+    (tmp_path / "nothing" / "notes.txt").write_text("no data here")
+    with pytest.raises(DataError, match="No Parquet files under '.*nothing'"):
+        trained.predict(str(tmp_path / "nothing"), out=str(tmp_path / "out"), client=client)
+    data = holdout_with(tmp_path, lambda folder: None)
+    with pytest.raises(
+        SchemaError, match=r"'good.parquet' has no column 'id' \(missing: \['id'\]\)"
+    ):
+        trained.predict(str(data), out=str(tmp_path / "out"), keep=["id"], client=client)

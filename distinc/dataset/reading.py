@@ -94,7 +94,7 @@ def read_table(
     absent = [name for name in columns if name not in present]
     if absent:
         raise SchemaError(
-            f"Partition {key!r} has no column {absent[0]!r} (the model needs {absent}).",
+            f"Partition {key!r} has no column {absent[0]!r} (missing: {absent}).",
             partition=key,
             column=absent[0],
         )

@@ -13,6 +13,7 @@ from typing import Any
 
 from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
+from distinc.exceptions import DataError
 from distinc.trainers.resume import rerunning
 
 
@@ -25,8 +26,11 @@ def per_partition(
     name: str,
     **arguments: Any,
 ) -> list[Any]:
-    """``function(key, source, model, **arguments)`` for every partition, in key order."""
+    """``function(key, source, model, **arguments)`` for every partition, in key order; a
+    dataset without any is refused, as a mistyped path is the likely cause."""
     keys = [part.key for part in list_partitions(source)]
+    if not keys:
+        raise DataError(f"No Parquet files under {source.url!r}.", url=source.url)
 
     def attempt() -> list[Any]:
         shared = client.scatter(model, broadcast=True)
