@@ -30,6 +30,7 @@ CLUSTER = ROOT / "cluster"
 SCRIPT = CLUSTER / "local-cluster.sh"
 OPERATOR_API = "kubernetes.dask.org/v1"
 SATURATION = "DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION"
+CONFIG = "DASK_DISTINC__LOCAL_CLUSTER__DASK_CONFIG"
 
 
 def process_groups_alive(groups: list[int]) -> list[int]:
@@ -104,12 +105,15 @@ def test_the_host_script_runs_an_update_and_leaves_nothing_running(
 @pytest.mark.cluster
 def test_distinc_worker_is_dask_worker_with_the_local_cluster_environment() -> None:
     """Every argument reaches ``dask worker``; the variables follow its memory limit and
-    threads, through the nannies, and one already set in the environment is kept."""
+    threads, through the nannies. They replace Dask's value that a process which started a
+    LocalCluster keeps in its environment, and a pre-spawn-environ entry in distinc's
+    ``local-cluster.dask-config`` setting replaces them."""
+    pinned = {"distributed.nanny.pre-spawn-environ.GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"}
     with process_cluster(workers=0) as cluster:
         arguments = ["--nworkers", "2", "--nthreads", "1", "--memory-limit", "600MiB"]
         worker = subprocess.Popen(
             [sys.executable, "-m", "distinc", "worker", cluster.address, *arguments],
-            env={**os.environ, "GLIBC_TUNABLES": "glibc.malloc.tcache_count=7"},
+            env={**os.environ, "MALLOC_TRIM_THRESHOLD_": "65536", CONFIG: str(pinned)},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,

@@ -1,8 +1,10 @@
 """``distinc worker``: ``dask worker`` in the environment distinc's LocalCluster gives its workers.
 
 Every argument goes to ``dask worker`` unchanged; the memory limit and threads they name pick
-glibc's and NumPy's settings (``distinc.engine.cluster.worker_variables``). A variable already
-set in the environment wins, so a deployment can still pin its own.
+glibc's and NumPy's settings (``distinc.engine.cluster.worker_variables``). They replace what
+the environment holds: a process that started a LocalCluster keeps Dask's own values in its
+environment for good (its nannies write them there), and would pass them on. A deployment pins
+its own values in ``distinc.local-cluster.dask-config``, as for distinc's LocalCluster.
 """
 
 from __future__ import annotations
@@ -42,4 +44,4 @@ def run_worker(arguments: Sequence[str]) -> NoReturn:
     found, _ = named.parse_known_args(arguments)
     variables = worker_variables(found.memory_limit, worker_threads(found.nthreads, found.nworkers))
     command = [sys.executable, "-m", "dask", "worker", *arguments]
-    os.execve(sys.executable, command, {**variables, **os.environ})
+    os.execve(sys.executable, command, {**os.environ, **variables})
