@@ -1,6 +1,6 @@
-"""Bad holdout and scoring data for ``evaluate``, ``predict`` and ``drift``: each problem is named
-(partition, column or class) before any metric is stored, as an update names it before any
-training; empty partitions add no rows; a worker killed mid-way changes no number."""
+"""Bad holdout and scoring data for ``evaluate``, ``compare``, ``predict`` and ``drift``: each
+problem is named (partition, column or class) before any metric is stored, as an update names it
+before any training; empty partitions add no rows; a worker killed mid-way changes no number."""
 
 from __future__ import annotations
 
