@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from distinc.exceptions import (
     SchemaError,
     UnseenLabelError,
 )
+from distinc.trainers import task_faults
 from tests.clusterproc import kill_the_worker_running, process_cluster
 from tests.conftest import learned_store, make_frame, write_partition
 
@@ -244,3 +246,39 @@ def test_predict_refuses_a_folder_without_parquet_files_and_names_a_missing_kept
         SchemaError, match=r"'good.parquet' has no column 'id' \(missing: \['id'\]\)"
     ):
         trained.predict(str(data), out=str(tmp_path / "out"), keep=["id"], client=client)
+
+
+def test_a_holdout_that_changes_during_an_evaluation_stores_nothing(
+    tmp_path: Path, trained: Any, client: Any
+) -> None:
+    """A file added to the holdout while its partitions are scored: the metrics no longer
+    describe any one holdout, so none are stored, and the next evaluation scores both files."""
+    holdout = holdout_with(tmp_path, lambda folder: None)
+    marker = tmp_path / "paused"
+    client.run(task_faults.arm, task_faults.setting("good.parquet", "pause", str(marker)))
+    before = store_files(tmp_path)
+    outcome: list[BaseException | dict[str, float]] = []
+
+    def evaluate() -> None:
+        try:
+            outcome.append(trained.evaluate(str(holdout), client=client))
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+
+    runner = threading.Thread(target=evaluate)
+    try:
+        runner.start()
+        deadline = time.monotonic() + 120
+        while not marker.exists() and runner.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert marker.exists(), outcome
+        write_partition(holdout, "late.parquet", make_frame(100, seed=18))
+    finally:
+        Path(f"{marker}.go").touch()
+        runner.join(timeout=120)
+        client.run(task_faults.arm, None)
+    (error,) = outcome
+    assert isinstance(error, DataError)
+    assert "changed while it was being evaluated; nothing was recorded" in str(error)
+    assert store_files(tmp_path) == before
+    assert trained.evaluate(str(holdout), client=client)["rows"] == 400
