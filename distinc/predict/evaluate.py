@@ -54,8 +54,11 @@ def check_labels(labels: np.ndarray, model: Any, key: str) -> None:
         return
     classes = np.asarray(model.classes_).tolist()
     found, counts = np.unique(labels, return_counts=True)
-    unseen = [(label, int(n)) for label, n in zip(found.tolist(), counts, strict=True)]
-    unseen = [(label, n) for label, n in unseen if label not in classes]
+    unseen = [
+        (label, rows)
+        for label, rows in zip(found.tolist(), counts.tolist(), strict=True)
+        if label not in classes
+    ]
     if unseen:
         label, rows = unseen[0]
         raise UnseenLabelError(
