@@ -29,7 +29,24 @@ is picklable with its details.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+
+def listed(values: Iterable[Any], limit: int = 12) -> str:
+    """``values`` as a list for a message, cut short when there are many.
+
+    Examples
+    --------
+    >>> listed([0, 1, 2])
+    '[0, 1, 2]'
+    >>> listed(range(6000), limit=3)
+    '[0, 1, 2, ... (6,000 in all)]'
+    """
+    shown = list(values)
+    if len(shown) <= limit:
+        return repr(shown)
+    return f"[{', '.join(map(repr, shown[:limit]))}, ... ({len(shown):,} in all)]"
 
 
 class DistincError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,3 +59,20 @@ def under(root: str, key: str) -> str:
     ('/data/day=1/a.parquet', 'a.parquet')
     """
     return f"{root}/{key}" if root else key
+
+
+def absolute_location(url: str) -> str:
+    """``url`` with a local path made absolute, so that a store keeps pointing at the same data
+    whatever folder later commands run from; URLs with a protocol are kept as they are.
+
+    Examples
+    --------
+    >>> absolute_location("s3://bucket/data")
+    's3://bucket/data'
+    >>> absolute_location("/data/events")
+    '/data/events'
+    >>> absolute_location("data") == os.path.join(os.getcwd(), "data")
+    True
+    """
+    protocol, _ = fsspec.core.split_protocol(url)
+    return url if protocol else os.path.abspath(os.path.expanduser(url))

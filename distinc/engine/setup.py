@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Sequence
@@ -11,7 +12,7 @@ import pyarrow.parquet as pq
 
 from distinc.config import StorageOptions, public_options
 from distinc.dataset.listing import list_partitions
-from distinc.dataset.partition import DataSource
+from distinc.dataset.partition import DataSource, absolute_location
 from distinc.dataset.schema import is_numeric, kind_of
 from distinc.estimators import build_estimator, default_strategy, resolve_path, task_of
 from distinc.exceptions import ConfigurationError, DataError
@@ -50,6 +51,18 @@ def _choose_features(
             column=target,
         )
     chosen = list(features) if features else [name for name in columns if name != target]
+    if target is not None and target in chosen:
+        raise ConfigurationError(
+            f"The target column {target!r} is listed as a feature; a model must not see its "
+            "own label. Leave it out of --features.",
+            column=target,
+        )
+    twice = sorted({name for name in chosen if chosen.count(name) > 1})
+    if twice:
+        raise ConfigurationError(
+            f"The feature column {twice[0]!r} is listed more than once in --features.",
+            column=twice[0],
+        )
     for name in chosen:
         if name not in columns:
             raise ConfigurationError(
@@ -67,6 +80,50 @@ def _choose_features(
     if not chosen:
         raise ConfigurationError("The model would have no feature columns; pass --features.")
     return tuple(chosen), tuple(columns[name] for name in chosen)
+
+
+def _declared_classes(
+    classes: Sequence[Any] | None, first: str, *, target: str | None, columns: dict[str, str]
+) -> tuple[Any, ...] | None:
+    """The declared classes, as values of the target column's type.
+
+    ``--classes 1,2`` parses as numbers; for a text label those are the strings "1" and "2".
+    """
+    if classes is None:
+        return None
+    if isinstance(classes, str | bytes):
+        raise ConfigurationError(f"classes must be a list of labels, not the string {classes!r}.")
+    declared = tuple(classes)
+    twice = sorted({repr(label) for label in declared if declared.count(label) > 1})
+    if twice:
+        raise ConfigurationError(f"The class {twice[0]} is declared more than once.", column=target)
+    target_type = columns[target] if target is not None else ""
+    if _holds_text(target_type):
+        return tuple(str(label) for label in declared)
+    wrong = [label for label in declared if not isinstance(label, int | float)]
+    if is_numeric(target_type) and wrong:
+        raise ConfigurationError(
+            f"The target column {target!r} is {target_type} in partition {first!r}, but the "
+            f"declared class {wrong[0]!r} is not a number; declare the classes as numbers.",
+            column=target,
+            label=wrong[0],
+        )
+    return declared
+
+
+def _holds_text(type_name: str) -> bool:
+    """Whether a column of ``type_name`` holds strings (plain or dictionary-encoded).
+
+    Examples
+    --------
+    >>> _holds_text("large_string"), _holds_text("dictionary<values=string, indices=int32, "
+    ...     "ordered=0>"), _holds_text("int64")
+    (True, True, False)
+    """
+    kind = kind_of(type_name)
+    if kind == "category":
+        return "values=string" in type_name or "values=large_string" in type_name
+    return kind == "string"
 
 
 def _choose_categorical(
@@ -145,9 +202,13 @@ def initialise(
             "scalers. Leave --strategy out to use the default.",
             strategy=chosen,
         )
+    data = absolute_location(data)
+    if options.validation is not None:
+        options = dataclasses.replace(options, validation=absolute_location(options.validation))
     source = DataSource(data, storage.data)
     first, columns = _data_schema(source)
     names, types = _choose_features(columns, first, target=target, features=features)
+    declared = _declared_classes(classes, first, target=target, columns=columns)
     encoded = _choose_categorical(names, types, categorical, model=model, strategy=chosen)
     pinned, credentials = public_options(storage.data)
     if credentials:
@@ -166,7 +227,7 @@ def initialise(
         features=names,
         feature_types=types,
         params=params,
-        classes=None if classes is None else tuple(classes),
+        classes=declared,
         categorical=encoded,
         storage_options=pinned,
         options=options,

@@ -25,6 +25,7 @@ from distinc.exceptions import (
     SchemaError,
     TooFewClassesError,
     UnseenLabelError,
+    listed,
 )
 from distinc.ledger.entry import SkippedPartition, TrainedPartition
 from distinc.ledger.lineage import Lineage
@@ -135,7 +136,7 @@ def _label_problems(profile: PartitionProfile, classes: tuple[Any, ...]) -> list
         Problem(
             UnseenLabelError,
             f"Partition {profile.key!r} has label {label!r} ({count} rows), which is not among "
-            f"the model's classes {list(classes)}; declare every class at init (--classes) or "
+            f"the model's classes {listed(classes)}; declare every class at init (--classes) or "
             "remove those rows.",
             profile.key,
             label=label,
@@ -172,6 +173,20 @@ def sorted_labels(labels: Iterable[Any]) -> tuple[Any, ...]:
             f"The labels {sorted(map(repr, found))} mix types and cannot be ordered; make the "
             "target column one type.",
         ) from exc
+
+
+def _refuse_continuous(classes: tuple[Any, ...], target: str | None) -> None:
+    """Refuse inferred classes that are fractional numbers: a classifier given a continuous
+    target would learn every distinct value as a class, and silently."""
+    fractional = [label for label in classes if isinstance(label, float) and not label.is_integer()]
+    if fractional:
+        raise ConfigurationError(
+            f"The target column {target!r} holds {len(classes):,} distinct values, "
+            f"{len(fractional):,} of them fractional (such as {fractional[0]!r}), but the model "
+            "is a classifier and would learn every value as a class. For a continuous target, "
+            "init a store with a regressor (such as XGBRegressor or SGDRegressor).",
+            column=target,
+        )
 
 
 class Admitter:
@@ -271,6 +286,8 @@ class Admitter:
         """The admission, or the error naming every problem seen."""
         raise_problems(self.problems)
         classes = self.classes()
+        if self.pinned is None and classes is not None:
+            _refuse_continuous(classes, self.contract.target)
         if self.pinned is None and classes is not None and len(classes) < 2:
             keys = [part.key for part in self.train]
             raise TooFewClassesError(

@@ -15,7 +15,7 @@ from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import read_xy
 from distinc.dataset.schema import ColumnContract
-from distinc.exceptions import DataError, InvalidValueError, UnseenLabelError
+from distinc.exceptions import DataError, InvalidValueError, UnseenLabelError, listed
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ class LabelCoding:
             label = np.asarray(labels, dtype=object)[int(np.argmax(index < 0))]
             raise UnseenLabelError(
                 f"Partition {partition!r} has label {label!r}, which is not among the model's "
-                f"classes {list(classes)}; declare every class at init (--classes) or remove "
+                f"classes {listed(classes)}; declare every class at init (--classes) or remove "
                 "those rows.",
                 partition=partition,
                 label=label,
