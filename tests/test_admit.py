@@ -89,6 +89,13 @@ def test_extra_and_reordered_columns_are_fine() -> None:
     assert admission.train and "extra" in admission.warnings[0]
 
 
+def test_extra_columns_are_warned_about_once_per_set_of_columns() -> None:
+    """A dataset with one extra column once warned once per partition, on every update."""
+    wide = (*SCHEMA, ("note", "string"))
+    admission = run(*(profile(f"p{i}", schema=wide) for i in range(50)), profile("q"))
+    assert admission.warnings == ("50 partitions ('p0', ...): extra column(s) ['note'] ignored",)
+
+
 @pytest.mark.parametrize(
     ("a_type", "b_type", "ok"),
     [

@@ -189,6 +189,25 @@ def _refuse_continuous(classes: tuple[Any, ...], target: str | None) -> None:
         )
 
 
+def _ignored(extra: tuple[tuple[str, ...], list[str]]) -> str:
+    """The warning for partitions with columns the model does not use.
+
+    Examples
+    --------
+    >>> _ignored((("c",), ["a.parquet"]))
+    "partition 'a.parquet': extra column(s) ['c'] ignored"
+    >>> _ignored((("c", "d"), ["a.parquet", "b.parquet"]))
+    "2 partitions ('a.parquet', ...): extra column(s) ['c', 'd'] ignored"
+    """
+    columns, keys = extra
+    where = (
+        f"partition {keys[0]!r}"
+        if len(keys) == 1
+        else f"{len(keys):,} partitions ({keys[0]!r}, ...)"
+    )
+    return f"{where}: extra column(s) {list(columns)} ignored"
+
+
 class Admitter:
     """Judges profiles one by one in training order; pure, no I/O.
 
@@ -217,6 +236,8 @@ class Admitter:
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
         self.labels: set[Any] = set()
+        # extra columns -> the partitions that have them, warned about once per set of columns
+        self.extra_columns: dict[tuple[str, ...], list[str]] = {}
 
     def judge(
         self,
@@ -257,7 +278,7 @@ class Admitter:
         self.digests[profile.digest] = part.key
         extra = _extra_columns(profile.schema, self.contract.columns)
         if extra:
-            self.warnings.append(f"partition {part.key!r}: extra column(s) {list(extra)} ignored")
+            self.extra_columns.setdefault(extra, []).append(part.key)
         self.labels.update(label for label, _ in profile.labels)
         for column, values in profile.categories:
             self.seen_categories.setdefault(column, set()).update(values)
@@ -299,9 +320,8 @@ class Admitter:
                 label=classes[0],
             )
         categories = extend_vocabularies(self.pinned_categories, self.seen_categories)
-        return Admission(
-            tuple(self.train), tuple(self.skipped), classes, tuple(self.warnings), categories
-        )
+        warnings = (*self.warnings, *map(_ignored, self.extra_columns.items()))
+        return Admission(tuple(self.train), tuple(self.skipped), classes, warnings, categories)
 
 
 def admit(
