@@ -120,3 +120,17 @@ def test_the_cli_names_the_target_listed_as_a_feature(tmp_path: Path, data_dir: 
     assert result.returncode == 1
     assert "'label' is listed as a feature" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_numpy_parameters_are_stored_as_plain_values(tmp_path: Path, data_dir: Path) -> None:
+    """NumPy values once failed init with a bare "not JSON serializable" TypeError."""
+    model = init(tmp_path, data_dir, target="label", params={"alpha": np.float64(1e-3)})
+    assert model.spec.params == {"alpha": 0.001}
+    assert type(model.spec.params["alpha"]) is float
+
+
+def test_a_parameter_json_cannot_hold_is_refused_by_name(tmp_path: Path, data_dir: Path) -> None:
+    with pytest.raises(ConfigurationError, match="parameter 'class_weight' is set") as error:
+        init(tmp_path, data_dir, target="label", params={"class_weight": {0, 1}})
+    assert error.value.details["parameter"] == "class_weight"
+    assert not (tmp_path / "store").exists()

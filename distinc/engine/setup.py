@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 
 from distinc.config import StorageOptions, public_options
@@ -126,6 +128,25 @@ def _holds_text(type_name: str) -> bool:
     return kind == "string"
 
 
+def _storable(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` as the spec stores them (JSON): NumPy values become Python ones, and a value
+    JSON cannot hold is refused by name."""
+    plain = {
+        name: value.tolist() if isinstance(value, np.generic | np.ndarray) else value
+        for name, value in params.items()
+    }
+    for name, value in plain.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ConfigurationError(
+                f"The parameter {name!r} is {type(value).__name__} {value!r}, which the store's "
+                "spec (JSON) cannot hold; pass a number, string, boolean, list or mapping.",
+                parameter=name,
+            ) from exc
+    return plain
+
+
 def _choose_categorical(
     features: tuple[str, ...],
     types: tuple[str, ...],
@@ -172,7 +193,7 @@ def initialise(
     given again at each run (flags, the distinc settings or the backend's own environment).
     """
     storage = storage or StorageOptions()
-    params = dict(params or {})
+    params = _storable({**(params or {})})
     path = resolve_path(model)
     estimator = build_estimator(path, params)
     task = task_of(estimator)
