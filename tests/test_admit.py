@@ -177,3 +177,13 @@ def test_vocabularies_only_grow_by_appending() -> None:
         contract=contract,
     )
     assert admission.categories == {"city": ("oslo", "rome", "athens", "bern")}
+
+
+def test_a_regression_target_must_be_numbers() -> None:
+    """A text target once reached the regressor, which read "1.5" as 1.5 and failed on "n/a"."""
+    contract = ColumnContract(("a", "b"), ("double", "int64"), target="y", task="regression")
+    text = (("a", "double"), ("b", "int64"), ("y", "large_string"))
+    with pytest.raises(SchemaError, match="'y' of partition 'p' is large_string") as error:
+        run(profile("p", schema=text, labels=()), contract=contract)
+    assert error.value.details == {"partition": "p", "column": "y"}
+    assert run(profile("q", labels=()), contract=contract).train

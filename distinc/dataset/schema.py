@@ -135,16 +135,20 @@ def schema_mismatches(
     features: tuple[str, ...],
     feature_types: tuple[str, ...],
     target: str | None,
+    numeric_target: bool = False,
 ) -> tuple[tuple[str, str | None, str | None], ...]:
     """``(column, its type in the file or None, the pinned type or None for the target)`` for
-    every contract column a partition of ``schema`` lacks or holds in a refused type. Cached:
-    a dataset's partitions mostly share one schema.
+    every contract column a partition of ``schema`` lacks or holds in a refused type; with
+    ``numeric_target`` (a regression), a target that is not a number is refused as if pinned
+    double. Cached: a dataset's partitions mostly share one schema.
 
     Examples
     --------
     >>> schema_mismatches((("a", "string"), ("b", "int32")), ("a", "b", "c"),
     ...                   ("double", "int64", "double"), "y")
     (('a', 'string', 'double'), ('c', None, 'double'), ('y', None, None))
+    >>> schema_mismatches((("y", "string"),), (), (), "y", numeric_target=True)
+    (('y', 'string', 'double'),)
     """
     found = dict(schema)
     mismatches: list[tuple[str, str | None, str | None]] = [
@@ -154,6 +158,8 @@ def schema_mismatches(
     ]
     if target is not None and target not in found:
         mismatches.append((target, None, None))
+    elif target is not None and numeric_target and not is_numeric(found[target]):
+        mismatches.append((target, found[target], "double"))
     return tuple(mismatches)
 
 

@@ -95,7 +95,11 @@ def _schema_problems(profile: PartitionProfile, contract: ColumnContract) -> lis
     key = profile.key
     problems = []
     for column, actual, pinned in schema_mismatches(
-        profile.schema, contract.features, contract.feature_types, contract.target
+        profile.schema,
+        contract.features,
+        contract.feature_types,
+        contract.target,
+        numeric_target=contract.task == "regression",
     ):
         if pinned is None:
             message = f"Partition {key!r} has no target column {column!r}."
