@@ -6,6 +6,7 @@ is picklable with its details.
 
     DistincError
     ├── ConfigurationError        bad model name, parameter, option or spec
+    ├── EstimatorError            the estimator refused its parameters or the rows it was given
     ├── StoreError
     │   ├── StoreNotFoundError
     │   ├── StoreExistsError
@@ -49,6 +50,18 @@ def listed(values: Iterable[Any], limit: int = 12) -> str:
     return f"[{', '.join(map(repr, shown[:limit]))}, ... ({len(shown):,} in all)]"
 
 
+def first_line(exc: BaseException) -> str:
+    r"""``exc`` in one line: library errors can span many (reasons, then a stack trace).
+
+    Examples
+    --------
+    >>> first_line(ValueError("bad\n  at frame 1"))
+    'ValueError: bad'
+    """
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+
+
 class DistincError(Exception):
     """Base class; ``details`` carries the structured facts behind the message."""
 
@@ -66,6 +79,10 @@ class DistincError(Exception):
 
 class ConfigurationError(DistincError):
     """A model name, parameter, option or spec value is not valid."""
+
+
+class EstimatorError(DistincError):
+    """The estimator refused its parameters or the rows it was given while training."""
 
 
 class StoreError(DistincError):

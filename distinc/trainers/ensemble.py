@@ -36,6 +36,7 @@ from distinc.models.ensemble import Member, fit_member
 from distinc.trainers import task_faults
 from distinc.trainers.base import Trainer, TrainingJob, TrainingResult
 from distinc.trainers.recipe import fresh_model, with_vocabularies
+from distinc.trainers.refusals import refusals_named
 
 # Held-out rows a member task sends back for learning stacking weights, at most.
 STACKING_ROWS = 50_000
@@ -88,7 +89,7 @@ def train_member(
     )
     if held.all():
         held[:] = False
-    with sklearn.config_context(assume_finite=True):
+    with sklearn.config_context(assume_finite=True), refusals_named(template, keys):
         estimator = fit_member(template, features[~held], target[~held])
     holdout = None
     if held.any():

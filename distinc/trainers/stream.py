@@ -34,6 +34,7 @@ from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingR
 from distinc.trainers.batching import joined
 from distinc.trainers.epochs import EpochDelta
 from distinc.trainers.recipe import fresh_model, with_vocabularies
+from distinc.trainers.refusals import refusals_named
 from distinc.trainers.resume import resuming
 from distinc.trainers.workers import cluster_workers
 
@@ -76,25 +77,23 @@ def fit_group(
             task_faults.reach(key)
             yield batch
 
-    def calls() -> Iterator[Batch]:
+    def calls() -> Iterator[tuple[Sequence[str], Batch]]:
         loaded = each()
-        if fits is None:
-            yield from loaded
-            return
-        for fit in fits:
-            # one fit batch at a time: its pieces are dropped once joined
-            yield joined([next(loaded) for _ in fit])
+        # one fit batch at a time: its pieces are dropped once joined
+        for fit in fits if fits is not None else [[key] for key in keys]:
+            yield fit, joined([next(loaded) for _ in fit])
 
     # The scan already proved every value finite (a changed file fails the final fingerprint
     # check) and the parameters were validated when the estimator was built, so scikit-learn
     # need not check again on the critical path: it costs milliseconds per call, which many
     # small partitions multiply.
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        for features, labels in calls():
-            if labels is None:
-                model.partial_fit(features)
-            else:
-                model.partial_fit(features, labels, **fit_params)
+        for fitted, (features, labels) in calls():
+            with refusals_named(model, fitted):
+                if labels is None:
+                    model.partial_fit(features)
+                else:
+                    model.partial_fit(features, labels, **fit_params)
             del features, labels  # not held while the next fit batch is joined
     return model
 
