@@ -102,7 +102,8 @@ def update(
     """Train the head model on every partition it has not learned, and commit a new version.
 
     ``progress`` receives the partitions and rows trained as training goes. The seconds
-    recorded leave out starting a local cluster, so they compare with a retrain's.
+    recorded leave out what a retrain does not do (starting a local cluster, loading the
+    parent model, writing the new version), so the two compare.
     ``single_writer`` promises that no other updater runs on this store, which lets an update
     commit to a backend whose create-if-absent cannot be proven (see ``store.probe``).
     ``listing="since-newest"`` lists only the newest folders of an append-only tree.
@@ -126,7 +127,9 @@ def update(
     source = DataSource(spec.data, spec.storage_options)
     contract = ColumnContract.from_spec(spec, lineage.categories)
     trainer = trainer_for(spec.strategy)
+    loading = time.perf_counter()
     parent = store.load_model(lineage.head) if lineage.head is not None else None
+    started += time.perf_counter() - loading
     # The version after the head this run planned against: if another run commits first, this
     # commit finds the entry taken and fails as a concurrent update instead of skipping ahead.
     version = (lineage.version or 0) + 1
@@ -183,6 +186,7 @@ def update(
     tracker.finish(admission.rows)
     faults.reach("after-train")
     _confirm_unchanged(source, admission)
+    seconds = round(time.perf_counter() - started, 3)
     artifacts = _write_artifacts(store, result, version=version, run_id=run_id)
     stats = delta.statistics()
     if stats is not None:
@@ -203,7 +207,7 @@ def update(
         partitions=admission.train,
         skipped=skipped,
         rows=admission.rows,
-        seconds=round(time.perf_counter() - started, 3),
+        seconds=seconds,
         classes=admission.classes,
         categories=admission.categories,
         libraries=library_versions(),
