@@ -166,7 +166,7 @@ def schema_mismatches(
 def refused_type(key: str, column: str, actual: str, pinned: str) -> str:
     """What to tell the user about a column of a type the model does not accept."""
     return (
-        f"Column {column!r} of partition {key!r} is {actual}, but the model pinned {pinned}; "
-        "only safe widenings (int to float, narrow to wide) are accepted, so cast it when "
-        "writing the file."
+        f"Column {column!r} of partition {key!r} is {actual}, but the model pinned {pinned}; a "
+        "file may hold only the pinned type or one that converts to it without loss (int32 for "
+        f"int64, integers for double), so cast the column to {pinned} when writing the file."
     )

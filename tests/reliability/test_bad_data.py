@@ -303,7 +303,8 @@ def test_a_float_or_string_column_where_an_int_was_pinned_is_refused(
     refused(
         store,
         f"Column 'n' of partition '{kind}-n.parquet' is {written}, but the model pinned int64; "
-        "only safe widenings (int to float, narrow to wide) are accepted",
+        "a file may hold only the pinned type or one that converts to it without loss (int32 "
+        "for int64, integers for double), so cast the column to int64",
         env=cli_env,
     )
 
