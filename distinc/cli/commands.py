@@ -140,5 +140,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from distinc.cli.config_view import config_json, config_text
 
-    emit(args, config_json(), config_text())
-    return 0
+    data = config_json()
+    emit(args, data, config_text(data))
+    return 1 if data["refused"] else 0  # a refused setting fails every other command
