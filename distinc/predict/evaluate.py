@@ -11,7 +11,7 @@ import pandas as pd
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import contract_features, label_vector
 from distinc.dataset.schema import ColumnContract
-from distinc.exceptions import UnseenLabelError
+from distinc.exceptions import UnseenLabelError, counted
 from distinc.predict.fanout import per_partition
 from distinc.predict.outputs import check_finite, model_outputs, scoring_input
 from distinc.trainers import task_faults
@@ -62,9 +62,9 @@ def check_labels(labels: np.ndarray, model: Any, key: str) -> None:
     if unseen:
         label, rows = unseen[0]
         raise UnseenLabelError(
-            f"Partition {key!r} has label {label!r} ({rows} rows), which the model never "
-            f"learned (its classes: {classes}); its metrics are undefined there. Remove those "
-            "rows from the holdout, or evaluate a version that learned the class.",
+            f"Partition {key!r} has label {label!r} ({counted(rows, 'row')}), which the model "
+            f"never learned (its classes: {classes}); its metrics are undefined there. Remove "
+            "those rows from the holdout, or evaluate a version that learned the class.",
             partition=key,
             label=label,
         )
