@@ -294,7 +294,7 @@ def open(
     opened = ModelStore.open(
         store,
         storage_options=storage.store,
-        durable=bool(setting("durable")) if durable is None else durable,
+        durable=setting("durable") if durable is None else durable,
     )
     return IncrementalModel(opened, storage)
 

@@ -24,6 +24,7 @@ from typing import Any
 import dask.config
 import yaml
 
+from distinc.config_values import READERS, mapping
 from distinc.exceptions import ConfigurationError
 
 SECTION = "distinc"
@@ -58,24 +59,73 @@ def _respell(section: dict[str, Any], defaults: Mapping[str, Any]) -> None:
 
 
 def _register_defaults() -> None:
+    """Register the shipped defaults under the values dask read from files and variables.
+
+    A mapping setting given as JSON text (``DASK_DISTINC__DATA_OPTIONS='{"anon": true}'``,
+    which ``ast.literal_eval`` leaves as text) is parsed first, so the defaults merge under it
+    as under a Python literal; dask's merge would replace the text with the default. Text that
+    is no mapping is put back for ``setting`` to refuse.
+    """
     with open(DEFAULTS_FILE, encoding="utf-8") as handle:
         shipped = yaml.safe_load(handle)
+    section = dask.config.config.setdefault(SECTION, {})
+    _respell(section, shipped[SECTION])
+    mappings = {n for n, v in flatten(shipped[SECTION]).items() if isinstance(v, Mapping)}
+    refused = {}
+    for name, value in flatten(section).items():
+        if name in mappings and isinstance(value, str):
+            try:
+                _put(section, name, mapping(value))
+            except ValueError:
+                refused[name] = value
     dask.config.update_defaults(shipped)
-    _respell(dask.config.config[SECTION], shipped[SECTION])
+    for name, value in refused.items():
+        _put(dask.config.config[SECTION], name, value)
 
 
-_register_defaults()
+def _put(section: dict[str, Any], name: str, value: Any) -> None:
+    *parents, last = name.split(".")
+    for parent in parents:
+        section = section[parent]
+    section[last] = value
 
 
 def setting(name: str) -> Any:
-    """The value in force of ``distinc.<name>`` (dotted for nested keys).
+    """The value in force of ``distinc.<name>`` (dotted for nested keys), checked and parsed
+    by its reader in ``config_values``; a value it refuses is a ``ConfigurationError``.
 
     Examples
     --------
     >>> setting("local-cluster.threads-per-worker")
     1
     """
-    return dask.config.get(f"{SECTION}.{name}")
+    return parsed(name, dask.config.get(f"{SECTION}.{name}"))
+
+
+def parsed(name: str, value: Any) -> Any:
+    """``value`` as setting ``name`` takes it, or a ``ConfigurationError`` naming both."""
+    reader = READERS.get(name)
+    if reader is None:
+        return value
+    try:
+        return reader(value)
+    except ValueError as exc:
+        variable = environment_variable(name)
+        source = f" (from {variable})" if variable in os.environ else ""
+        raise ConfigurationError(
+            f"The setting {SECTION}.{name}{source} {exc}; got {value!r}.", option=name
+        ) from exc
+
+
+def environment_variable(name: str) -> str:
+    """The ``DASK_*`` variable that sets ``distinc.<name>``.
+
+    Examples
+    --------
+    >>> environment_variable("local-cluster.n-workers")
+    'DASK_DISTINC__LOCAL_CLUSTER__N_WORKERS'
+    """
+    return f"DASK_{SECTION}.{name}".upper().replace(".", "__").replace("-", "_")
 
 
 def settings() -> dict[str, Any]:
@@ -138,19 +188,6 @@ def config_files() -> list[str]:
     return found
 
 
-def _options(name: str) -> dict[str, Any]:
-    value = setting(name)
-    if value is None or value == "":  # unset, or an empty DASK_DISTINC__* variable
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigurationError(
-            f"The distinc setting {name!r} must be a mapping of fsspec options. Got {value!r} "
-            "instead.",
-            option=name,
-        )
-    return dict(value)
-
-
 @dataclass(frozen=True)
 class StorageOptions:
     """The fsspec options for each location distinc reads or writes.
@@ -183,8 +220,8 @@ class StorageOptions:
         given = {"store": store, "data": data, "output": output}
         merged = {
             place: {
-                **_options("storage-options"),
-                **_options(f"{place}-options"),
+                **setting("storage-options"),
+                **setting(f"{place}-options"),
                 **(shared or {}),
                 **(given[place] or {}),
             }
@@ -231,3 +268,6 @@ def public_options(
         else:
             kept[name] = value
     return kept, dropped
+
+
+_register_defaults()

@@ -77,6 +77,17 @@ class DistincError(Exception):
         return (type(self), (self.message,), {"details": self.details})
 
 
+def counted(number: int, noun: str) -> str:
+    """``number`` and ``noun``, plural unless there is one, for messages.
+
+    Examples
+    --------
+    >>> counted(1, "row"), counted(3, "row")
+    ('1 row', '3 rows')
+    """
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 class ConfigurationError(DistincError):
     """A model name, parameter, option or spec value is not valid."""
 

@@ -73,6 +73,18 @@ def test_unseen_label_names_partition_and_label() -> None:
     assert info.value.details == {"partition": "b", "label": 7}
 
 
+def test_joined_problems_read_as_sentences() -> None:
+    with pytest.raises(UnseenLabelError) as info:
+        run(
+            profile("a", labels=((7, 1),)),
+            profile("b", labels=((8, 3),)),
+            declared_classes=(0, 1),
+        )
+    message = info.value.message
+    assert "label 7 (1 row)," in message and "label 8 (3 rows)," in message
+    assert message.endswith("remove those rows.") and ".." not in message
+
+
 def test_missing_column_names_partition_and_column() -> None:
     with pytest.raises(SchemaError, match="'p'.*no column 'b'"):
         run(profile("p", schema=(("a", "double"), ("y", "int64"))))

@@ -15,7 +15,7 @@ from distributed import Client
 
 import distinc
 from distinc.cli.main import build_parser
-from distinc.config import StorageOptions, default_settings, flatten
+from distinc.config import StorageOptions, default_settings, flatten, setting
 from distinc.engine.cluster import (
     PRE_SPAWN_ENVIRON,
     connect_timeout,
@@ -25,6 +25,7 @@ from distinc.engine.cluster import (
     scheduler_timeout,
     start_local_cluster,
 )
+from distinc.exceptions import ConfigurationError
 from tests.conftest import make_frame, run_cli, write_partition
 
 README = Path(__file__).parents[1] / "README.md"
@@ -291,3 +292,88 @@ def test_durable_mode_follows_its_setting_unless_given(tmp_path: Path, data_dir:
     with dask.config.set({"distinc.durable": True}):
         assert distinc.open(store).store.files.durable is True
         assert distinc.open(store, durable=False).store.files.durable is False
+
+
+def test_options_variables_take_json_and_refuse_what_is_no_mapping() -> None:
+    given = '{"anon": true, "endpoint_url": "http://x", "client_kwargs": null}'
+    shown = run_cli("config", "--json", env={"DASK_DISTINC__DATA_OPTIONS": given})
+    parsed = json.loads(shown.stdout)
+    expected = {"anon": True, "endpoint_url": "http://x", "client_kwargs": None}
+    assert parsed["settings"]["data-options"] == expected
+    assert parsed["environment"] == {"data-options": "DASK_DISTINC__DATA_OPTIONS"}
+    # JSON merges over a mapping's defaults as a Python literal does
+    env = {
+        "DASK_DISTINC__LOCAL_CLUSTER__DASK_CONFIG": '{"distributed.worker.profile.enabled": true}'
+    }
+    merged = json.loads(run_cli("config", "--json", env=env).stdout)["settings"]
+    assert merged["local-cluster.dask-config"] == {
+        **default_settings()["local-cluster"]["dask-config"],
+        "distributed.worker.profile.enabled": True,
+    }
+
+    bad = {"DASK_DISTINC__DATA_OPTIONS": '{"anon": tru'}
+    refused = run_cli("config", env=bad, check=False)
+    assert refused.returncode == 1
+    assert "error: The setting distinc.data-options (from DASK_DISTINC__DATA_OPTIONS)" in (
+        refused.stdout
+    )
+    failed = run_cli("status", "/nowhere", env=bad, check=False)
+    assert failed.returncode == 1
+    assert failed.stderr.strip().splitlines() == [
+        "distinc: error: The setting distinc.data-options (from DASK_DISTINC__DATA_OPTIONS) "
+        'must be a mapping, such as {"anon": true} (JSON or a Python literal); '
+        "got '{\"anon\": tru'."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("local-cluster.n-workers", "abc"),
+        ("local-cluster.n-workers", 0),
+        ("local-cluster.threads-per-worker", True),
+        ("scheduler-timeout", "banana"),
+        ("connect-timeout", "-3s"),
+        ("local-cluster.memory-limit", "lots"),
+        ("local-cluster.worker-saturation", "-1"),
+        ("durable", "maybe"),
+        ("storage-options", "[1, 2]"),
+    ],
+)
+def test_a_bad_setting_is_refused_naming_it(name: str, value: Any) -> None:
+    with (
+        dask.config.set({f"distinc.{name}": value}),
+        pytest.raises(
+            ConfigurationError, match=f"distinc.{name} must be .*; got {re.escape(repr(value))}"
+        ),
+    ):
+        setting(name)
+
+
+def test_booleans_are_parsed_strictly(tmp_path: Path, data_dir: Path) -> None:
+    for text in ("true", "Yes", "1", "ON", 1, True):
+        with dask.config.set({"distinc.durable": text}):
+            assert setting("durable") is True
+    for text in ("false", "NO", "0", "off", "", 0, False, None):
+        with dask.config.set({"distinc.durable": text}):
+            assert setting("durable") is False
+    store = str(tmp_path / "store")
+    distinc.init(store, data=str(data_dir), target="label", model="SGDClassifier")
+    with dask.config.set({"distinc.durable": "no"}):
+        assert distinc.open(store).store.files.durable is False
+
+
+def test_bad_settings_fail_a_command_in_one_line_naming_them(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    store = str(tmp_path / "store")
+    distinc.init(store, data=str(data_dir), target="label", model="SGDClassifier")
+    local = {"DASK_SCHEDULER_ADDRESS": "", "DASK_DISTINC__LOCAL_CLUSTER__N_WORKERS": "abc"}
+    for env, named in [
+        (local, "distinc.local-cluster.n-workers (from DASK_DISTINC__LOCAL_CLUSTER__N_WORKERS)"),
+        ({"DASK_DISTINC__DURABLE": "nope"}, "distinc.durable (from DASK_DISTINC__DURABLE)"),
+    ]:
+        failed = run_cli("update", store, env=env, check=False)
+        assert failed.returncode == 1, failed.stderr
+        lines = failed.stderr.strip().splitlines()
+        assert len(lines) == 1 and f"error: The setting {named} must be" in lines[0]

@@ -69,3 +69,47 @@ def test_evaluate_command_lists_versions(
     text = run_cli("evaluate", store, "--data", str(holdout), "--version", "2").stdout
     lines = text.strip().splitlines()
     assert "accuracy" in lines[1] and lines[2].split()[0] == "2" and len(lines) == 3
+
+
+def _strict_json(text: str) -> Any:
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_roc_auc_averages_the_classes_a_holdout_holds(
+    tmp_path: Path, client: Any, scheduler_address: str
+) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    import distinc
+
+    data, holdout = tmp_path / "data", tmp_path / "holdout"
+    write_partition(data, "a.parquet", make_frame(300, seed=1, classes=(0, 1, 2)))
+    frame = make_frame(200, seed=2, classes=(0, 1))  # declared class 2 is absent
+    write_partition(holdout, "h.parquet", frame)
+    store = str(tmp_path / "store")
+    model = distinc.init(
+        store,
+        data=str(data),
+        target="label",
+        model="SGDClassifier",
+        params={"loss": "log_loss", "random_state": 0},
+        classes=[0, 1, 2],
+    )
+    model.update(client=client)
+
+    on = ["--data", str(holdout), "--json", "--scheduler", scheduler_address]
+    shown = run_cli("evaluate", store, *on)
+    assert "Only one class" not in shown.stderr
+    metrics = _strict_json(shown.stdout)[0]["metrics"]
+    assert model.evaluate(str(holdout), client=client) == metrics  # as stored
+    learned = model.store.load_model(model.store.head())
+    scores = learned.predict_proba(frame.drop(columns="label").to_numpy())
+    expected = [roc_auc_score(frame["label"] == c, scores[:, c]) for c in (0, 1)]
+    assert metrics["roc_auc"] == pytest.approx(sum(expected) / 2)
+
+    write_partition(holdout, "h.parquet", make_frame(50, seed=3).assign(label=1))
+    single = _strict_json(run_cli("evaluate", store, *on).stdout)[0]["metrics"]
+    assert "roc_auc" not in single and {"accuracy", "log_loss"} <= set(single)

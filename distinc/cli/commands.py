@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from typing import Any
 
@@ -19,7 +20,28 @@ def open_store(args: argparse.Namespace) -> Any:
 
 
 def emit(args: argparse.Namespace, data: Any, text: str) -> None:
-    print(json.dumps(data, indent=2, default=str) if getattr(args, "json", False) else text)
+    if getattr(args, "json", False):
+        print(json.dumps(json_ready(data), indent=2, default=str, allow_nan=False))
+    else:
+        print(text)
+
+
+def json_ready(data: Any) -> Any:
+    """``data`` with NaN and infinities as ``None``: JSON has no such numbers, and records
+    written by an older distinc may hold a NaN metric.
+
+    Examples
+    --------
+    >>> json_ready({"roc_auc": float("nan"), "rows": [1.0, float("inf")]})
+    {'roc_auc': None, 'rows': [1.0, None]}
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {name: json_ready(value) for name, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_ready(value) for value in data]
+    return data
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -140,5 +162,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_config(args: argparse.Namespace) -> int:
     from distinc.cli.config_view import config_json, config_text
 
-    emit(args, config_json(), config_text())
-    return 0
+    data = config_json()
+    emit(args, data, config_text(data))
+    return 1 if data["refused"] else 0  # a refused setting fails every other command

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 from collections.abc import Iterable, Sequence
@@ -19,10 +20,15 @@ PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
 
 # The first of these a backend reports is the token that changes when an object is rewritten.
 _TOKEN_KEYS = ("ETag", "etag", "VersionId", "generation", "mtime", "LastModified", "created")
+# Those of them that are times: a backend may report one as a number or a datetime.
+_TIME_KEYS = ("mtime", "LastModified", "created")
 
 
 def version_token(info: dict[str, Any]) -> str:
     """The rewrite-detecting token of one ``fs.info`` record.
+
+    A time is written as seconds since the epoch whether the backend reported a number or a
+    datetime: fsspec's memory file system lists ``created`` as one and ``info`` gives the other.
 
     Examples
     --------
@@ -30,15 +36,39 @@ def version_token(info: dict[str, Any]) -> str:
     'mtime:1700000000.5'
     >>> version_token({"size": 3, "ETag": '"abc"'})
     'ETag:abc'
+    >>> from datetime import datetime, timezone
+    >>> version_token({"created": datetime.fromtimestamp(1700000000.5, timezone.utc)})
+    'created:1700000000.5'
     """
     if "mtime" in info and "ETag" not in info:
-        return f"mtime:{info['mtime']}"
+        return f"mtime:{epoch_text(info['mtime'])}"
     for name in _TOKEN_KEYS:
         value = info.get(name)
         if value is not None:
-            text = value.isoformat() if hasattr(value, "isoformat") else str(value)
+            text = epoch_text(value) if name in _TIME_KEYS else str(value)
             return f"{name}:{text.strip(chr(34))}"
     return "size-only"
+
+
+def epoch_seconds(value: Any) -> float:
+    """A time a backend reported (a number or a datetime; naive means UTC) in epoch seconds.
+
+    Examples
+    --------
+    >>> from datetime import datetime
+    >>> epoch_seconds(1700000000.5), epoch_seconds(datetime(2023, 11, 14, 22, 13, 20))
+    (1700000000.5, 1700000000.0)
+    """
+    if isinstance(value, dt.datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
+        return aware.timestamp()
+    return float(value)
+
+
+def epoch_text(value: Any) -> str:
+    """A time as a token holds it: a datetime in epoch seconds, a number or text as it is (the
+    tokens already in ledgers keep their form)."""
+    return str(epoch_seconds(value)) if isinstance(value, dt.datetime) else str(value)
 
 
 def is_partition_file(relative_path: str) -> bool:

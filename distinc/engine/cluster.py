@@ -112,7 +112,7 @@ def _worker_settings(options: Mapping[str, Any]) -> dict[str, Any]:
     """The Dask settings that ``distinc.local-cluster`` adds for workers with ``options``."""
     return {
         **malloc_environ(worker_memory_limit(options)),
-        **dict(setting("local-cluster.dask-config") or {}),
+        **setting("local-cluster.dask-config"),
     }
 
 

@@ -32,7 +32,7 @@ from distinc.ledger.lineage import Lineage
 from distinc.store.records import learned_stats
 from distinc.store.store import ModelStore
 from distinc.trainers import task_faults
-from distinc.trainers.workers import cluster_workers
+from distinc.trainers.workers import cluster_workers, require_reachable_data
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,7 @@ def scan_pending(
     client: Any, source: DataSource, pending: tuple[Partition, ...], contract: ColumnContract
 ) -> list[PartitionProfile]:
     """Profiles (with statistics) of the pending partitions, scanned on the workers."""
+    require_reachable_data(client, source.url)
     workers = max(1, len(cluster_workers(client)))
     total = sum(part.fingerprint.size for part in pending)
     budget = max(1, min(SCAN_TASK_BYTES, total // (TASKS_PER_WORKER * workers)))

@@ -30,7 +30,7 @@ from distinc.ledger.entry import TrainedPartition
 from distinc.ledger.lineage import Lineage
 from distinc.trainers.base import AdmittedGroup
 from distinc.trainers.batching import PackedRun, packed, unpacked
-from distinc.trainers.workers import cluster_workers
+from distinc.trainers.workers import cluster_workers, require_reachable_data
 
 # A scan task reads about this many bytes, fewer when that leaves workers idle.
 SCAN_TASK_BYTES = 64 * 2**20
@@ -171,6 +171,7 @@ class DeltaScan:
     ) -> None:
         from distributed import as_completed
 
+        require_reachable_data(client, source.url)
         self.contract = contract
         total = sum(part.fingerprint.size for part in selected)
         workers = max(1, len(cluster_workers(client)))

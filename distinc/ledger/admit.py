@@ -25,6 +25,7 @@ from distinc.exceptions import (
     SchemaError,
     TooFewClassesError,
     UnseenLabelError,
+    counted,
     listed,
 )
 from distinc.ledger.entry import SkippedPartition, TrainedPartition
@@ -79,7 +80,7 @@ def raise_problems(problems: Iterable[Problem]) -> None:
     if len(ordered) > 1:
         others = "; ".join(problem.message for problem in ordered[1:4])
         more = f" (+{len(ordered) - 4} more)" if len(ordered) > 4 else ""
-        message = f"{message} Also: {others}{more}."
+        message = f"{message} Also: {others.removesuffix('.')}{more}."
     raise first.kind(message, **first.details())
 
 
@@ -139,9 +140,9 @@ def _label_problems(profile: PartitionProfile, classes: tuple[Any, ...]) -> list
     return [
         Problem(
             UnseenLabelError,
-            f"Partition {profile.key!r} has label {label!r} ({count} rows), which is not among "
-            f"the model's classes {listed(classes)}; declare every class at init (--classes) or "
-            "remove those rows.",
+            f"Partition {profile.key!r} has label {label!r} ({counted(count, 'row')}), which is "
+            f"not among the model's classes {listed(classes)}; declare every class at init "
+            "(--classes) or remove those rows.",
             profile.key,
             label=label,
         )

@@ -11,7 +11,7 @@ import pandas as pd
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import contract_features, label_vector
 from distinc.dataset.schema import ColumnContract
-from distinc.exceptions import UnseenLabelError, listed
+from distinc.exceptions import UnseenLabelError, counted, listed
 from distinc.predict.fanout import per_partition
 from distinc.predict.outputs import check_finite, model_outputs, scoring_input
 from distinc.trainers import task_faults
@@ -62,9 +62,9 @@ def check_labels(labels: np.ndarray, model: Any, key: str) -> None:
     if unseen:
         label, rows = unseen[0]
         raise UnseenLabelError(
-            f"Partition {key!r} has label {label!r} ({rows} rows), which the model never "
-            f"learned (its classes: {listed(classes)}); its metrics are undefined there. Remove "
-            "those rows from the holdout, or evaluate a version that learned the class.",
+            f"Partition {key!r} has label {label!r} ({counted(rows, 'row')}), which the model "
+            f"never learned (its classes: {listed(classes)}); its metrics are undefined there. "
+            "Remove those rows from the holdout, or evaluate a version that learned the class.",
             partition=key,
             label=label,
         )
@@ -85,14 +85,31 @@ def classification_metrics(
     if all(name in outputs for name in proba_columns):
         proba = outputs[proba_columns].to_numpy()
         result["log_loss"] = float(metrics.log_loss(labels, proba, labels=classes))
-        if len(np.unique(labels)) > 1:
-            if len(classes) == 2:
-                result["roc_auc"] = float(metrics.roc_auc_score(labels == classes[1], proba[:, 1]))
-            else:
-                result["roc_auc"] = float(
-                    metrics.roc_auc_score(labels, proba, multi_class="ovr", labels=classes)
-                )
+        auc = roc_auc(labels, proba, classes)
+        if auc is not None:
+            result["roc_auc"] = auc
     return result
+
+
+def roc_auc(labels: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float | None:
+    """ROC AUC over the classes the holdout holds; ``None`` (left out of the metrics) when it
+    holds fewer than two, as no class then has both positives and negatives.
+
+    Two classes: the AUC of the second class's probability. More: the one-vs-rest AUC of each
+    class present in ``labels``, macro-averaged. A declared class absent from the holdout has
+    no positives, so its AUC is undefined and it is left out of the average rather than making
+    it NaN; with every class present this is scikit-learn's ``multi_class="ovr"`` macro AUC.
+    """
+    from sklearn import metrics
+
+    present = [i for i, label in enumerate(classes) if np.any(labels == label)]
+    if len(present) < 2:
+        return None
+    if len(classes) == 2:
+        return float(metrics.roc_auc_score(labels == classes[1], proba[:, 1]))
+    return float(
+        np.mean([metrics.roc_auc_score(labels == classes[i], proba[:, i]) for i in present])
+    )
 
 
 def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str, float]:
@@ -119,9 +136,11 @@ def summarise(results: Sequence[Scores], contract: ColumnContract, model: Any) -
     outputs = pd.concat([frame for frame, _, _ in results], ignore_index=True)
     labels = np.concatenate([labels for _, labels, _ in results if labels is not None])
     if contract.task == "classification":
-        summary.update(classification_metrics(labels, outputs, np.asarray(model.classes_)))
+        found = classification_metrics(labels, outputs, np.asarray(model.classes_))
     else:
-        summary.update(regression_metrics(labels, outputs["prediction"].to_numpy()))
+        found = regression_metrics(labels, outputs["prediction"].to_numpy())
+    # An undefined metric (r2 of a single row) is left out, as NaN is not JSON.
+    summary.update({name: value for name, value in found.items() if np.isfinite(value)})
     return summary
 
 

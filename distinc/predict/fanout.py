@@ -15,6 +15,7 @@ from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
 from distinc.exceptions import DataError
 from distinc.trainers.resume import rerunning
+from distinc.trainers.workers import require_reachable_data
 
 
 def per_partition(
@@ -31,6 +32,7 @@ def per_partition(
     keys = [part.key for part in list_partitions(source)]
     if not keys:
         raise DataError(f"No Parquet files under {source.url!r}.", url=source.url)
+    require_reachable_data(client, source.url)
 
     def attempt() -> list[Any]:
         shared = client.scatter(model, broadcast=True)

@@ -15,6 +15,8 @@ from typing import Any
 import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
+from distinc.dataset.listing import epoch_seconds
+
 
 class StoreFiles:
     """Files under a store root.
@@ -75,7 +77,7 @@ class StoreFiles:
         value = info.get("mtime") or info.get("LastModified") or info.get("created")
         if value is None:
             return None
-        return value.timestamp() if hasattr(value, "timestamp") else float(value)
+        return epoch_seconds(value)
 
     def write(self, name: str, data: bytes) -> None:
         """Write ``data`` under a name that is never reused (no atomicity needed)."""
