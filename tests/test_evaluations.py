@@ -113,3 +113,33 @@ def test_roc_auc_averages_the_classes_a_holdout_holds(
     write_partition(holdout, "h.parquet", make_frame(50, seed=3).assign(label=1))
     single = _strict_json(run_cli("evaluate", store, *on).stdout)[0]["metrics"]
     assert "roc_auc" not in single and {"accuracy", "log_loss"} <= set(single)
+
+
+def test_an_unseen_label_names_the_version_that_never_learned_it(
+    tmp_path: Path, client: Any
+) -> None:
+    """With every version evaluated at once, the error once named the file and the label but
+    not which version had not learned the class."""
+    import distinc
+    from distinc.engine.evaluation import evaluate_versions
+    from distinc.exceptions import UnseenLabelError
+
+    data, holdout = tmp_path / "data", tmp_path / "holdout"
+    write_partition(data, "a.parquet", make_frame(300, seed=1))
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="ExtraTreesClassifier",
+        params={"n_estimators": 5, "random_state": 0},
+        options=distinc.TrainingOptions(allow_new_classes=True),
+    )
+    model.update(client=client)
+    write_partition(data, "b.parquet", make_frame(300, seed=2, classes=(0, 1, 2)))
+    model.update(client=client)
+    write_partition(holdout, "h.parquet", make_frame(200, seed=3, classes=(0, 1, 2)))
+    with pytest.raises(UnseenLabelError, match=r"^Partition 'h.parquet' has label 2") as error:
+        evaluate_versions(model.store, str(holdout), client=client)
+    assert "It is version 1 that did not learn it" in str(error.value)
+    assert error.value.details == {"partition": "h.parquet", "label": 2, "version": 1}
+    assert evaluate_versions(model.store, str(holdout), versions=[2], client=client)

@@ -18,7 +18,7 @@ from distinc.dataset.listing import list_partitions, listing_digest
 from distinc.dataset.partition import DataSource
 from distinc.dataset.schema import ColumnContract
 from distinc.engine.cluster import dask_client, scheduler_losses_named
-from distinc.exceptions import DataError, VersionNotFoundError
+from distinc.exceptions import DataError, UnseenLabelError, VersionNotFoundError
 from distinc.ledger.entry import LedgerEntry
 from distinc.predict.evaluate import evaluate_models
 from distinc.store.records import Evaluation, store_evaluation, stored_evaluation
@@ -69,7 +69,19 @@ def score_entries(
         (store.load_model(group[0]), ColumnContract.from_spec(store.spec, group[0].categories))
         for group in groups.values()
     ]
-    scored = evaluate_models(dask, scorers, holdout.source)
+    try:
+        scored = evaluate_models(dask, scorers, holdout.source)
+    except UnseenLabelError as exc:
+        position = exc.details.pop("model", None)
+        if position is None:
+            raise
+        versions = [entry.version for entry in list(groups.values())[position]]
+        raise UnseenLabelError(
+            f"{exc.message} It is version {', '.join(map(str, versions))} that did not learn "
+            "it; --version N evaluates one version only.",
+            version=versions[0],
+            **exc.details,
+        ) from exc
     return {
         entry.version: metrics
         for group, metrics in zip(groups.values(), scored, strict=True)

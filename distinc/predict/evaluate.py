@@ -33,14 +33,18 @@ def score_models(key: str, source: DataSource, model: Sequence[Scorer]) -> list[
     labels = label_vector(table, first.target) if first.target is not None else None
     matrices: list[tuple[ColumnContract, np.ndarray]] = [(first, first_features)]
     scored = []
-    for estimator, contract in pairs:
+    for position, (estimator, contract) in enumerate(pairs):
         features = next((built for known, built in matrices if known == contract), None)
         if features is None:
             features = contract_features(table, contract)
             check_finite(features, contract, key)
             matrices.append((contract, features))
         if labels is not None and contract.task == "classification":
-            check_labels(labels, estimator, key)
+            try:
+                check_labels(labels, estimator, key)
+            except UnseenLabelError as exc:
+                exc.details["model"] = position  # which model: the caller names its versions
+                raise
         own_score = None
         if labels is None and len(features) and hasattr(estimator, "score"):
             own_score = float(estimator.score(features))
