@@ -16,6 +16,7 @@ from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import read_xy
 from distinc.dataset.schema import ColumnContract
 from distinc.exceptions import DataError, InvalidValueError, UnseenLabelError
+from distinc.trainers.boosting.refusals import label_range_problem
 
 
 @dataclass(frozen=True)
@@ -24,9 +25,11 @@ class LabelCoding:
 
     task: str
     classes: tuple[Any, ...] | None = None
+    objective: str | None = None
 
     def encode(self, labels: np.ndarray, *, partition: str, target: str) -> np.ndarray:
-        """``labels`` as float32; an unknown class or a NaN target names ``partition``.
+        """``labels`` as float32; an unknown class, a NaN target or one outside the objective's
+        range names ``partition``.
 
         Examples
         --------
@@ -46,6 +49,14 @@ class LabelCoding:
                 raise InvalidValueError(
                     f"The target column {target!r} of partition {partition!r} has "
                     f"{int(bad.sum())} missing/NaN or infinite value(s); clean them first.",
+                    partition=partition,
+                    column=target,
+                )
+            problem = label_range_problem(values, self.objective)
+            if problem is not None:
+                raise InvalidValueError(
+                    f"The target column {target!r} of partition {partition!r} has {problem}; "
+                    "remove those rows or choose another objective.",
                     partition=partition,
                     column=target,
                 )
