@@ -1,6 +1,6 @@
 """What XGBoost would refuse is refused by distinc first, in one line naming what is wrong:
-parameters at init, labels outside the objective's range; an XGBoostError while training is one
-line too, and nothing is committed."""
+parameters at init, labels outside the objective's range, a validation set the model cannot
+take; an XGBoostError while training is one line too, and nothing is committed."""
 
 from __future__ import annotations
 
@@ -11,7 +11,13 @@ import pandas as pd
 import pytest
 
 import distinc
-from distinc.exceptions import ConfigurationError, InvalidValueError
+from distinc.exceptions import (
+    ConfigurationError,
+    DataError,
+    InvalidValueError,
+    SchemaError,
+    UnseenLabelError,
+)
 from tests.conftest import make_frame, run_cli, write_partition
 
 
@@ -82,3 +88,67 @@ def test_an_xgboost_error_while_training_is_one_line_and_commits_nothing(
     assert "label must be either 0 or positive integer" in last and "nothing was committed" in last
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr
     assert_nothing_committed(model, tmp_path / "store")
+
+
+def text_feature(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(x1="abc")
+
+
+def numeric_text(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(x1=frame["x1"].astype(str))
+
+
+def unseen_label(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.assign(label=frame["label"].where(frame.index > 0, 7))
+
+
+def no_x2(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.drop(columns="x2")
+
+
+TEXT = "Column 'x1' of partition 'v.parquet' is large_string"
+
+
+@pytest.mark.parametrize(
+    ("spoil", "error", "message", "backend"),
+    [
+        (text_feature, SchemaError, TEXT, "local"),
+        (numeric_text, SchemaError, TEXT, "local"),
+        (no_x2, SchemaError, "Partition 'v.parquet' has no column 'x2'", "local"),
+        (unseen_label, UnseenLabelError, "Partition 'v.parquet' has label 7", "local"),
+        (unseen_label, UnseenLabelError, "Partition 'v.parquet' has label 7", "dask"),
+    ],
+    ids=["text", "numeric-text", "missing-column", "unseen-label", "unseen-label-dask"],
+)  # fmt: skip
+def test_a_validation_set_the_model_cannot_take_fails_before_training(
+    tmp_path: Path, client: Any, spoil: Any, error: type, message: str, backend: str
+) -> None:
+    data, validation = tmp_path / "data", tmp_path / "validation"
+    write_partition(data, "a.parquet", make_frame(200, seed=1))
+    write_partition(validation, "v.parquet", spoil(make_frame(100, seed=2)))
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data),
+        target="label",
+        model="xgboost",
+        options=distinc.TrainingOptions(
+            rounds=3, validation=str(validation), early_stopping_rounds=2, xgb_backend=backend
+        ),
+    )
+    with pytest.raises(error, match=f"^The validation dataset '{validation}' .*{message}"):
+        model.update(client=client)
+    assert_nothing_committed(model, tmp_path / "store")
+
+
+def test_a_validation_path_that_does_not_exist_is_refused_at_init(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    write_partition(data, "a.parquet", make_frame(100, seed=1))
+    with pytest.raises(DataError, match="No data at .*absent.*Check --validation"):
+        distinc.init(
+            str(tmp_path / "store"),
+            data=str(data),
+            target="label",
+            model="xgboost",
+            options=distinc.TrainingOptions(validation=str(tmp_path / "absent")),
+        )
+    assert not (tmp_path / "store").exists()
