@@ -24,6 +24,7 @@ is picklable with its details.
     │   ├── UnseenLabelError       a label outside the model's classes
     │   ├── TooFewClassesError     a classifier's first data holds a single label, none declared
     │   └── InvalidValueError      NaN / inf where the model cannot take them
+    ├── TrainingError              the model's library refused data that passed distinc's checks
     ├── StorageAccessError         the store or the data refused access (credentials, permissions)
     └── ClusterError               the Dask cluster failed or could not be reached
 """
@@ -164,6 +165,10 @@ class InvalidValueError(DataError):
     """A partition holds NaN or infinite values the model cannot take."""
 
 
+class TrainingError(DistincError):
+    """The model's library refused to train on data distinc had accepted; nothing was committed."""
+
+
 class StorageAccessError(DistincError):
     """The store or the data refused access: missing or wrong credentials, or no permission."""
 
@@ -190,6 +195,7 @@ __all__ = [
     "StoreExistsError",
     "StoreNotFoundError",
     "TooFewClassesError",
+    "TrainingError",
     "UnreadablePartitionError",
     "UnsafeBackendError",
     "UnseenLabelError",

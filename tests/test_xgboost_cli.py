@@ -48,6 +48,14 @@ def test_init_pins_the_xgboost_options(tmp_path: Path, data_dir: Path) -> None:
         (["--replay-fraction", "1.5"], "'replay_fraction' option must be a number in"),
         (["--early-stopping-rounds", "5"], "needs a 'validation' dataset"),
         (["--param", "n_estimators=50"], "'n_estimators' parameter is set by distinc"),
+        (["--param", "max_depth=-3"], "refuses the parameter 'max_depth' (-3): value -3 for"),
+        (["--param", "learning_rate=abc"], "refuses the parameter 'learning_rate' ('abc')"),
+        (["--param", "tree_method=bogus"], "refuses the parameter 'tree_method' ('bogus')"),
+        (
+            ["--param", "booster=gblinear", "--xgb-mode", "refresh"],
+            "refuses the parameter 'booster' ('gblinear') with --xgb-mode refresh: Unknown",
+        ),
+        (["--param", "no_such_param=1"], "does not use the parameter 'no_such_param'"),
     ],
 )
 def test_bad_xgboost_settings_fail_init_in_one_line(

@@ -213,13 +213,14 @@ def files_since(
 
 
 def list_files(
-    source: DataSource, *, since: tuple[str, ...] | None = None
+    source: DataSource, *, since: tuple[str, ...] | None = None, flag: str = "--data"
 ) -> dict[str, tuple[int, str]]:
     """Every Parquet file below ``source`` as ``key -> (size, token)``, in no particular order.
 
     The raw form of ``list_partitions``, for callers that handle a hundred thousand files and
     need ``Partition`` values for only a few of them (planning). With ``since`` (a folder, as
-    ``newest_folder`` gives it) only that folder and the folders after it are listed.
+    ``newest_folder`` gives it) only that folder and the folders after it are listed. ``flag``
+    is the option that named ``source``, for the error when it does not exist.
     """
     fs, root = source.filesystem()
     try:
@@ -228,15 +229,15 @@ def list_files(
     except access_errors() as exc:
         raise refused("the data", source.url, exc, flag="--data-option") from exc
     raise DataError(
-        f"No data at {source.url!r}: the path does not exist. Check --data and any "
+        f"No data at {source.url!r}: the path does not exist. Check {flag} and any "
         "--storage-option needed to reach it.",
         url=source.url,
     )
 
 
-def list_partitions(source: DataSource) -> tuple[Partition, ...]:
+def list_partitions(source: DataSource, *, flag: str = "--data") -> tuple[Partition, ...]:
     """Every Parquet file below ``source``, sorted by key, with its fingerprint."""
-    files = list_files(source)
+    files = list_files(source, flag=flag)
     return tuple(Partition(key, Fingerprint(*files[key])) for key in sorted(files))
 
 

@@ -22,6 +22,7 @@ from distinc.models.merge import can_merge
 from distinc.spec import ModelSpec, TrainingOptions
 from distinc.store.store import ModelStore
 from distinc.trainers import available_strategies, trainer_for
+from distinc.trainers.boosting.rows import validation_keys
 from distinc.trainers.recipe import check_recipe
 
 logger = logging.getLogger("distinc")
@@ -255,5 +256,7 @@ def initialise(
         created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
     )
     trainer_for(chosen).check_spec(spec)
+    if options.validation is not None:
+        validation_keys(options.validation, storage.data)
     check_recipe(spec, estimator)
     return ModelStore.create(store_url, spec, storage_options=storage.store)

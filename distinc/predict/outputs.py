@@ -16,11 +16,16 @@ from distinc.exceptions import InvalidValueError, SchemaError
 
 
 def scoring_input(
-    source: DataSource, key: str, contract: ColumnContract, columns: Sequence[str]
+    source: DataSource,
+    key: str,
+    contract: ColumnContract,
+    columns: Sequence[str],
+    purpose: str = "scoring",
 ) -> tuple[pa.Table, np.ndarray]:
     """Columns ``columns`` of partition ``key`` and its feature matrix, refused as training
-    refuses them: a feature missing or of a type the model does not take, NaN or infinity."""
-    table = read_table(source, key, columns, purpose="scoring")
+    refuses them: a feature missing or of a type the model does not take, NaN or infinity
+    (``purpose`` as for ``read_table``)."""
+    table = read_table(source, key, columns, purpose=purpose)
     schema = tuple((field.name, str(field.type)) for field in table.schema)
     refused = schema_mismatches(schema, contract.features, contract.feature_types, None)
     if refused:

@@ -27,7 +27,7 @@ from distinc.trainers.boosting.fitting import (
     draw,
     run_sessions,
 )
-from distinc.trainers.boosting.rows import Rows, read_rows
+from distinc.trainers.boosting.rows import Rows, read_rows, read_validation
 
 
 def read_partition(task: BoostingTask, index: int) -> tuple[np.ndarray, np.ndarray, Rows]:
@@ -37,8 +37,8 @@ def read_partition(task: BoostingTask, index: int) -> tuple[np.ndarray, np.ndarr
     return rows.features, rows.labels, draw(rows, task, index)
 
 
-def read_validation(task: BoostingTask, source: DataSource, key: str) -> tuple[Any, ...]:
-    rows = read_rows(source, key, task.contract, task.coding)
+def validation_part(task: BoostingTask, source: DataSource, key: str) -> tuple[Any, ...]:
+    rows = read_validation(source, key, task.contract, task.coding)
     return rows.features, rows.labels
 
 
@@ -101,6 +101,17 @@ def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
     # Every read task needs the task (vocabularies can be large): shipped once, not per task.
     slim = client.scatter(dataclasses.replace(task, replay=None), hash=False)
     width = len(task.contract.features)
+    # The validation set is read first: a file the model cannot take fails before the delta.
+    evals = []
+    if task.validation is not None:
+        source, keys = task.validation
+        checks = _read(
+            client, [dask.delayed(validation_part, pure=True)(slim, source, key) for key in keys]
+        )
+        unknown = [(np.nan, width)] * len(checks)
+        data = _stack(checks, unknown, 0)
+        labels = _stack(checks, [shape[:1] for shape in unknown], 1)
+        evals.append((_dmatrix(client, task, data, labels), VALIDATION))
     reads = _read(
         client,
         [
@@ -127,16 +138,6 @@ def train_dask(client: Any, task: BoostingTask, parent: Any) -> BoostingOutcome:
         _stack(parts, [shape[:1] for shape in shapes], 1),
         weights,
     )
-    evals = []
-    if task.validation is not None:
-        source, keys = task.validation
-        checks = _read(
-            client, [dask.delayed(read_validation, pure=True)(slim, source, key) for key in keys]
-        )
-        unknown = [(np.nan, width)] * len(checks)
-        data = _stack(checks, unknown, 0)
-        labels = _stack(checks, [shape[:1] for shape in unknown], 1)
-        evals.append((_dmatrix(client, task, data, labels), VALIDATION))
 
     def fit(
         params: dict[str, Any], rounds: int, model: Any, callbacks: list[Any]

@@ -29,7 +29,7 @@ from distinc.trainers.boosting.fitting import (
     draw,
     run_sessions,
 )
-from distinc.trainers.boosting.rows import Rows, read_many
+from distinc.trainers.boosting.rows import Rows, read_many, read_validation_set
 
 # Parameters through which a user already chose XGBoost's thread count.
 THREAD_PARAMS = ("nthread", "n_jobs")
@@ -70,12 +70,16 @@ def _openmp_threads(task: BoostingTask, threads: int) -> int:
 
 
 def _read_and_train(task: BoostingTask, parent: Any, threads: int) -> BoostingOutcome:
+    valid = None
+    if task.validation is not None:
+        # Read first: a validation file the model cannot take fails before the delta is read.
+        valid = read_validation_set(task.validation, task.contract, task.coding, threads=threads)
     if needs_external_memory(task, worker_memory_limit()):
         with tempfile.TemporaryDirectory(prefix="distinc-xgboost-cache-") as folder:
             dtrain, drawn = external_matrix(task, threads, os.path.join(folder, "cache"))
             for key in task.keys:
                 task_faults.reach(key)
-            outcome = _train(dtrain, drawn, task, parent, threads)
+            outcome = _train(dtrain, valid, drawn, task, parent, threads)
             del dtrain  # its cache files go with the folder
             return outcome
     parts = read_many(task.source, task.keys, task.contract, task.coding, threads=threads)
@@ -88,18 +92,21 @@ def _read_and_train(task: BoostingTask, parent: Any, threads: int) -> BoostingOu
     del parts
     dtrain = _dmatrix(train, task, threads)
     del train
-    return _train(dtrain, drawn, task, parent, threads)
+    return _train(dtrain, valid, drawn, task, parent, threads)
 
 
 def _train(
-    dtrain: Any, drawn: Rows | None, task: BoostingTask, parent: Any, threads: int
+    dtrain: Any,
+    valid: Rows | None,
+    drawn: Rows | None,
+    task: BoostingTask,
+    parent: Any,
+    threads: int,
 ) -> BoostingOutcome:
     import xgboost
 
     evals = []
-    if task.validation is not None:
-        source, keys = task.validation
-        valid = Rows.concat(read_many(source, keys, task.contract, task.coding, threads=threads))
+    if valid is not None:
         evals.append((_dmatrix(valid, task, threads), VALIDATION))
     params = dict(task.params)
     if not any(name in params for name in THREAD_PARAMS):

@@ -13,9 +13,11 @@ import pandas as pd
 
 from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
-from distinc.dataset.reading import read_xy
+from distinc.dataset.reading import label_vector, read_xy
 from distinc.dataset.schema import ColumnContract
 from distinc.exceptions import DataError, InvalidValueError, UnseenLabelError, listed
+from distinc.predict.outputs import scoring_input
+from distinc.trainers.boosting.refusals import label_range_problem
 
 
 @dataclass(frozen=True)
@@ -24,9 +26,11 @@ class LabelCoding:
 
     task: str
     classes: tuple[Any, ...] | None = None
+    objective: str | None = None
 
     def encode(self, labels: np.ndarray, *, partition: str, target: str) -> np.ndarray:
-        """``labels`` as float32; an unknown class or a NaN target names ``partition``.
+        """``labels`` as float32; an unknown class, a NaN target or one outside the objective's
+        range names ``partition``.
 
         Examples
         --------
@@ -46,6 +50,14 @@ class LabelCoding:
                 raise InvalidValueError(
                     f"The target column {target!r} of partition {partition!r} has "
                     f"{int(bad.sum())} missing/NaN or infinite value(s); clean them first.",
+                    partition=partition,
+                    column=target,
+                )
+            problem = label_range_problem(values, self.objective)
+            if problem is not None:
+                raise InvalidValueError(
+                    f"The target column {target!r} of partition {partition!r} has {problem}; "
+                    "remove those rows or choose another objective.",
                     partition=partition,
                     column=target,
                 )
@@ -139,7 +151,7 @@ def read_many(
 def validation_keys(url: str, storage_options: dict[str, Any]) -> tuple[DataSource, list[str]]:
     """The validation dataset's source and partition keys; an empty one is an error."""
     source = DataSource(url, dict(storage_options))
-    keys = [part.key for part in list_partitions(source)]
+    keys = [part.key for part in list_partitions(source, flag="--validation")]
     if not keys:
         raise DataError(
             f"The validation dataset {url!r} has no Parquet files; point --validation at a "
@@ -147,3 +159,35 @@ def validation_keys(url: str, storage_options: dict[str, Any]) -> tuple[DataSour
             url=url,
         )
     return source, keys
+
+
+def read_validation(
+    source: DataSource, key: str, contract: ColumnContract, coding: LabelCoding
+) -> Rows:
+    """One file of the validation dataset as XGBoost rows, refused as holdout data is (a
+    feature missing or of another type, infinity, a label outside the classes or the
+    objective's range), in a message that says it is the validation set."""
+    try:
+        table, features = scoring_input(source, key, contract, contract.columns, "training")
+        labels = label_vector(table, str(contract.target))
+        encoded = coding.encode(labels, partition=key, target=str(contract.target))
+    except DataError as exc:
+        raise type(exc)(
+            f"The validation dataset {source.url!r} (--validation): {exc.message}",
+            **{**exc.details, "url": source.url},
+        ) from exc
+    return Rows(features.astype(np.float32), encoded)
+
+
+def read_validation_set(
+    validation: tuple[DataSource, Sequence[str]],
+    contract: ColumnContract,
+    coding: LabelCoding,
+    *,
+    threads: int,
+) -> Rows:
+    """Every file of the validation dataset, read concurrently."""
+    source, keys = validation
+    with ThreadPoolExecutor(max(1, min(threads, len(keys)))) as pool:
+        parts = list(pool.map(lambda key: read_validation(source, key, contract, coding), keys))
+    return Rows.concat(parts)

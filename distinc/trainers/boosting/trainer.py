@@ -9,7 +9,7 @@ import time
 import uuid
 from typing import Any
 
-from distinc.exceptions import ClusterError, ConfigurationError, IntegrityError
+from distinc.exceptions import ClusterError, ConfigurationError, IntegrityError, TrainingError
 from distinc.ledger.admit import Admission
 from distinc.spec import ModelSpec
 from distinc.trainers.base import ExtraArtifact, Trainer, TrainingJob, TrainingResult
@@ -24,6 +24,7 @@ from distinc.trainers.boosting.params import (
     xgboost_feature_names,
 )
 from distinc.trainers.boosting.placement import Placement, available_workers, place
+from distinc.trainers.boosting.refusals import check_with_xgboost, first_line
 from distinc.trainers.boosting.rows import LabelCoding, Rows, validation_keys
 from distinc.trainers.resume import cluster_lost_work, resuming
 from distinc.trainers.workers import cluster_workers
@@ -33,16 +34,10 @@ logger = logging.getLogger("distinc")
 RESERVOIR = "reservoir"
 
 
-def _first_line(exc: BaseException) -> str:
-    r"""``exc`` in one line: XGBoost's errors span many (reasons, then a stack trace).
+def _is_xgboost_error(exc: BaseException) -> bool:
+    import xgboost
 
-    Examples
-    --------
-    >>> _first_line(ValueError("bad\n  at frame 1"))
-    'ValueError: bad'
-    """
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0][:160]}" if lines else type(exc).__name__
+    return isinstance(exc, xgboost.core.XGBoostError)
 
 
 def _seed(params: dict[str, Any]) -> int:
@@ -61,6 +56,7 @@ class XGBoostTrainer(Trainer):
                 f"{spec.model} is {spec.task}."
             )
         check_params(spec.params, spec.task)
+        check_with_xgboost(spec)
 
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
         admission = job.delta.admission()
@@ -95,8 +91,14 @@ class XGBoostTrainer(Trainer):
         except Exception as exc:
             if cluster_lost_work(exc) or set(known) - set(cluster_workers(client)):
                 raise ClusterError(
-                    f"The Dask cluster lost a worker while training XGBoost ({_first_line(exc)}); "
+                    f"The Dask cluster lost a worker while training XGBoost ({first_line(exc)}); "
                     "nothing was committed. Check the workers and rerun the update.",
+                ) from exc
+            if _is_xgboost_error(exc):
+                raise TrainingError(
+                    f"XGBoost could not train version {job.version} ({first_line(exc)}); "
+                    "nothing was committed. Fix the data or the parameters and rerun the update.",
+                    version=job.version,
                 ) from exc
             raise
         model = boosted_model(
@@ -169,7 +171,7 @@ class XGBoostTrainer(Trainer):
             keys=tuple(part.key for part in admission.train),
             rows=rows,
             contract=dataclasses.replace(job.contract, vocabularies=dict(admission.categories)),
-            coding=LabelCoding(spec.task, admission.classes),
+            coding=LabelCoding(spec.task, admission.classes, params.get("objective")),
             params=params,
             sessions=plan_sessions(
                 options.xgb_mode,
