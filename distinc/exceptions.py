@@ -6,7 +6,6 @@ is picklable with its details.
 
     DistincError
     ├── ConfigurationError        bad model name, parameter, option or spec
-    ├── EstimatorError            the estimator refused its parameters or the rows it was given
     ├── StoreError
     │   ├── StoreNotFoundError
     │   ├── StoreExistsError
@@ -31,6 +30,7 @@ is picklable with its details.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -51,16 +51,25 @@ def listed(values: Iterable[Any], limit: int = 12) -> str:
     return f"[{', '.join(map(repr, shown[:limit]))}, ... ({len(shown):,} in all)]"
 
 
+# How XGBoost's C++ messages start: "[17:24:05] /src/file.cu:83: "
+_SOURCE_PREFIX = re.compile(r"^\[[\d:]+\] \S+:\d+: ")
+
+
 def first_line(exc: BaseException) -> str:
-    r"""``exc`` in one line: library errors can span many (reasons, then a stack trace).
+    r"""``exc`` in one line: library errors can span many (reasons, then a stack trace), and
+    XGBoost's start with the time and the C++ source line.
 
     Examples
     --------
     >>> first_line(ValueError("bad\n  at frame 1"))
     'ValueError: bad'
+    >>> first_line(ValueError("[17:24:05] /src/regression_obj.cu:83: label must be positive."))
+    'ValueError: label must be positive.'
     """
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return f"{type(exc).__name__}: {lines[0][:200]}" if lines else type(exc).__name__
+    if not lines:
+        return type(exc).__name__
+    return f"{type(exc).__name__}: {_SOURCE_PREFIX.sub('', lines[0])[:200]}"
 
 
 class DistincError(Exception):
@@ -91,10 +100,6 @@ def counted(number: int, noun: str) -> str:
 
 class ConfigurationError(DistincError):
     """A model name, parameter, option or spec value is not valid."""
-
-
-class EstimatorError(DistincError):
-    """The estimator refused its parameters or the rows it was given while training."""
 
 
 class StoreError(DistincError):

@@ -10,7 +10,7 @@ import pytest
 from conftest import cli_init, run_cli
 
 import distinc
-from distinc.exceptions import EstimatorError
+from distinc.exceptions import TrainingError
 
 
 def test_a_parameter_partial_fit_refuses_names_the_partition(
@@ -23,7 +23,7 @@ def test_a_parameter_partial_fit_refuses_names_the_partition(
         model="SGDClassifier",
         params={"class_weight": "balanced"},
     )
-    with pytest.raises(EstimatorError, match="SGDClassifier refused .*'part-00.parquet'.*bala"):
+    with pytest.raises(TrainingError, match="SGDClassifier refused .*'part-00.parquet'.*bala"):
         model.update(client=client)
     assert model.store.lineage().version is None
 

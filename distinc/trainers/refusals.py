@@ -11,16 +11,16 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from distinc.exceptions import EstimatorError, first_line, listed
+from distinc.exceptions import TrainingError, first_line, listed
 
 
 @contextlib.contextmanager
 def refusals_named(model: Any, keys: Sequence[str]) -> Iterator[None]:
-    """Turn a ``ValueError`` raised while ``model`` learns ``keys`` into an ``EstimatorError``."""
+    """Turn a ``ValueError`` raised while ``model`` learns ``keys`` into an ``TrainingError``."""
     try:
         yield
     except ValueError as exc:
-        raise EstimatorError(
+        raise TrainingError(
             f"{type(model).__name__} refused the rows of partition(s) {listed(keys, limit=3)}: "
             f"{first_line(exc)}. Nothing was committed; fix the data, or the parameters in a "
             "new store (distinc init).",

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from distinc.exceptions import ConfigurationError
+from distinc.exceptions import ConfigurationError, first_line
 from distinc.spec import ModelSpec
 from distinc.trainers.boosting.params import (
     MULTI,
@@ -32,25 +32,8 @@ LABEL_RANGES: dict[str, tuple[float, bool, float | None]] = {
     "reg:squaredlogerror": (-1.0, False, None),
 }
 # XGBoost's C++ errors start with the time and the source line that raised them.
-_SOURCE_PREFIX = re.compile(r"^\[[\d:]+\] \S+:\d+: ")
 _UNUSED = re.compile(r"Parameters: \{(.*)\} are not used")
 _ROWS = 8
-
-
-def first_line(exc: BaseException) -> str:
-    r"""``exc`` in one line: XGBoost's errors span many (reasons, then a stack trace).
-
-    Examples
-    --------
-    >>> first_line(ValueError("bad\n  at frame 1"))
-    'ValueError: bad'
-    >>> first_line(ValueError("[17:24:05] /src/regression_obj.cu:83: label must be positive."))
-    'ValueError: label must be positive.'
-    """
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    if not lines:
-        return type(exc).__name__
-    return f"{type(exc).__name__}: {_SOURCE_PREFIX.sub('', lines[0])[:160]}"
 
 
 def label_range_problem(labels: np.ndarray, objective: str | None) -> str | None:

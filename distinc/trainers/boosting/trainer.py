@@ -9,7 +9,13 @@ import time
 import uuid
 from typing import Any
 
-from distinc.exceptions import ClusterError, ConfigurationError, IntegrityError, TrainingError
+from distinc.exceptions import (
+    ClusterError,
+    ConfigurationError,
+    IntegrityError,
+    TrainingError,
+    first_line,
+)
 from distinc.ledger.admit import Admission
 from distinc.spec import ModelSpec
 from distinc.trainers.base import ExtraArtifact, Trainer, TrainingJob, TrainingResult
@@ -24,7 +30,7 @@ from distinc.trainers.boosting.params import (
     xgboost_feature_names,
 )
 from distinc.trainers.boosting.placement import Placement, available_workers, place
-from distinc.trainers.boosting.refusals import check_with_xgboost, first_line
+from distinc.trainers.boosting.refusals import check_with_xgboost
 from distinc.trainers.boosting.rows import LabelCoding, Rows, validation_keys
 from distinc.trainers.resume import cluster_lost_work, resuming
 from distinc.trainers.workers import cluster_workers
