@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
+import pytest
 from sklearn.linear_model import SGDClassifier
 
 import distinc
@@ -119,3 +120,15 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path, data_dir: Path) 
     )
     assert result.returncode == 1
     assert "Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in result.stderr
+
+
+@pytest.mark.parametrize("address", ["localhost", "tcp://127.0.0.1:port", "foo://127.0.0.1:1"])
+def test_a_malformed_scheduler_address_is_a_clear_error(
+    tmp_path: Path, data_dir: Path, address: str
+) -> None:
+    """'--scheduler localhost' (no port) was an internal error (ValueError from Dask)."""
+    store = str(tmp_path / "store")
+    cli_init(store, data_dir)
+    result = run_cli("update", store, "--scheduler", address, check=False)
+    assert result.returncode == 1, result.stderr
+    assert f"Cannot reach the Dask scheduler at {address!r}" in result.stderr

@@ -134,3 +134,16 @@ def test_a_parameter_json_cannot_hold_is_refused_by_name(tmp_path: Path, data_di
         init(tmp_path, data_dir, target="label", params={"class_weight": {0, 1}})
     assert error.value.details["parameter"] == "class_weight"
     assert not (tmp_path / "store").exists()
+
+
+def test_the_xgboost_strategy_is_refused_for_another_model(tmp_path: Path, data_dir: Path) -> None:
+    """It was accepted, and the update then failed on a missing get_xgb_params (exit 3)."""
+    with pytest.raises(ConfigurationError, match="not SGDClassifier; SGDClassifier can use"):
+        init(tmp_path, data_dir, target="label", strategy="xgboost")
+
+
+def test_an_unknown_strategy_lists_those_the_model_can_use(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    with pytest.raises(ConfigurationError, match=r"can use: \['ensemble', 'stream'\]"):
+        init(tmp_path, data_dir, target="label", strategy="bogus")

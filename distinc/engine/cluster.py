@@ -177,7 +177,7 @@ def _own_client(address: str | None) -> Iterator[Any]:
     if address:
         try:
             remote = Client(address, timeout=connect_timeout())
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a malformed address
             raise ClusterError(
                 f"Cannot reach the Dask scheduler at {address!r} ({exc}). Check the address "
                 "(from --scheduler, $DASK_SCHEDULER_ADDRESS or the distinc.scheduler setting), "

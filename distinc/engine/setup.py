@@ -174,6 +174,24 @@ def _choose_categorical(
     return chosen
 
 
+def _usable_strategies(path: str, estimator: Any) -> list[str]:
+    """The strategies that can train ``estimator`` (at ``path``), among those available.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> _usable_strategies("sklearn.linear_model.SGDClassifier", SGDClassifier())
+    ['ensemble', 'stream']
+    """
+    can = {
+        "ensemble": True,
+        "stream": hasattr(estimator, "partial_fit"),
+        "merge": can_merge(estimator),
+        "xgboost": path.startswith("xgboost."),
+    }
+    return [name for name in available_strategies() if can.get(name, True)]
+
+
 def initialise(
     store_url: str,
     *,
@@ -207,10 +225,16 @@ def initialise(
     if strategy is None and chosen == "merge" and options.scale != "none":
         # Rows scaled by a scaler still learning differ per group, so a merge would not be exact.
         chosen = "stream"
+    usable = _usable_strategies(path, estimator)
     if chosen not in available_strategies():
         raise ConfigurationError(
-            f"The {chosen!r} strategy for {model} is not available; available: "
-            f"{available_strategies()}.",
+            f"The {chosen!r} strategy for {model} is not available; {model} can use: {usable}.",
+            strategy=chosen,
+        )
+    if chosen == "xgboost" and chosen not in usable:
+        raise ConfigurationError(
+            f"The 'xgboost' strategy trains XGBoost models (--model xgboost, XGBClassifier, "
+            f"XGBRegressor), not {model}; {model} can use: {usable}.",
             strategy=chosen,
         )
     if chosen == "stream" and not hasattr(estimator, "partial_fit"):
