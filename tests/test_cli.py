@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +122,22 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path, data_dir: Path) 
     )
     assert result.returncode == 1
     assert "Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, data_dir: Path) -> None:
+    """``distinc history STORE --json | head -1``: no traceback, no "internal error"."""
+    store = str(tmp_path / "store")
+    cli_init(store, data_dir)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes a byte
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "distinc", "history", store, "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")
