@@ -12,7 +12,7 @@ import pytest
 from distinc.dataset.listing import list_files
 from distinc.dataset.partition import DataSource
 from distinc.exceptions import DataError
-from tests.conftest import cli_init, learned_store, make_frame, write_partition
+from tests.conftest import cli_init, learned_store, make_frame, run_cli, write_partition
 
 
 def one_line_error(result: Any) -> str:
@@ -44,3 +44,25 @@ def test_init_evaluate_and_predict_refuse_a_data_file(
         model.evaluate(str(data_file), client=client)
     with pytest.raises(DataError, match="is a file; data must be a folder"):
         model.predict(str(data_file), out=str(tmp_path / "out"), client=client)
+
+
+def test_a_file_where_a_store_or_an_output_folder_belongs_is_named(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x\n")
+    assert f"{str(notes)!r}: it is a file" in one_line_error(
+        cli_init(str(notes), data_dir, check=False)
+    )
+    status = run_cli("status", str(notes), check=False)
+    assert f"{str(notes)!r} is a file, not a distinc store" in one_line_error(status)
+
+    mixed = one_line_error(cli_init(str(data_dir), data_dir, check=False))
+    assert f"{str(data_dir)!r}: the folder already holds ['part-00.parquet'" in mixed
+    assert not (data_dir / "spec.json").exists()
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cli_init(str(empty), data_dir)
+    report = run_cli("report", str(empty), "--out", str(notes), check=False)
+    assert f"Cannot write the report to {str(notes)!r}: it is a file" in one_line_error(report)
+    assert notes.read_text() == "x\n"
