@@ -11,7 +11,7 @@ import pytest
 
 from distinc.dataset.listing import list_files
 from distinc.dataset.partition import DataSource
-from distinc.exceptions import DataError
+from distinc.exceptions import ConfigurationError, DataError
 from tests.conftest import cli_init, learned_store, make_frame, run_cli, write_partition
 
 
@@ -44,6 +44,36 @@ def test_init_evaluate_and_predict_refuse_a_data_file(
         model.evaluate(str(data_file), client=client)
     with pytest.raises(DataError, match="is a file; data must be a folder"):
         model.predict(str(data_file), out=str(tmp_path / "out"), client=client)
+
+
+def test_predict_refuses_an_output_folder_over_or_inside_data_before_scoring(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    model = learned_store(tmp_path, data_dir, client)
+    scoring = tmp_path / "score"
+    scored = write_partition(scoring, "a.parquet", make_frame(50, seed=7))
+    before = scored.read_bytes()
+    store = str(tmp_path / "store")
+    same = run_cli("predict", store, "--data", str(scoring), "--out", str(scoring), check=False)
+    assert f"The output folder {str(scoring)!r} is the scoring data" in one_line_error(same)
+    refused = {
+        str(scoring / "predictions"): "lies inside the scoring data",
+        str(tmp_path): "contains the scoring data",
+        f"{data_dir}/../data/predictions": "lies inside the training data",
+    }
+    for out, relation in refused.items():
+        with pytest.raises(ConfigurationError, match=f"{out!r} {relation}"):
+            model.predict(str(scoring), out=out, client=client)
+    assert scored.read_bytes() == before
+    assert not (data_dir / "predictions").exists() and not (scoring / "predictions").exists()
+
+    out = tmp_path / "out"
+    for _ in range(2):  # a rerun overwrites its own earlier predictions, as documented
+        assert model.predict(str(scoring), out=str(out), client=client).rows == 50
+    notes = tmp_path / "notes.txt"
+    notes.write_text("x\n")
+    with pytest.raises(ConfigurationError, match=f"{str(notes)!r}: it is a file"):
+        model.predict(str(scoring), out=str(notes), client=client)
 
 
 def test_a_file_where_a_store_or_an_output_folder_belongs_is_named(

@@ -191,7 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict = command("predict", cmd_predict, "score a dataset, one output file per input file")
     add_store(predict)
     predict.add_argument("--data", required=True, metavar="URL")
-    predict.add_argument("--out", required=True, metavar="URL")
+    predict.add_argument(
+        "--out",
+        required=True,
+        metavar="URL",
+        help="folder for the predictions, outside the scoring data and the training data",
+    )
     predict.add_argument("--version", type=int, help="version to use (default: the head)")
     predict.add_argument("--keep", metavar="A,B", help="input columns to copy into the output")
     add_scheduler(predict)
