@@ -23,6 +23,7 @@ from distinc.ledger.drift import PSI_THRESHOLD
 from distinc.ledger.entry import LedgerEntry
 from distinc.ledger.plan import Plan
 from distinc.predict.batch import PredictionSummary, predict_dataset
+from distinc.predict.destination import prepare_output
 from distinc.report.data import collect
 from distinc.report.page import ReportFiles, write_report
 from distinc.spec import ModelSpec, TrainingOptions
@@ -148,12 +149,17 @@ class IncrementalModel:
         """Score every partition under ``data``, writing one Parquet file per input to ``out``.
 
         ``storage_options`` reach both ``data`` and ``out`` (default: this model's data and
-        output options); ``output_options`` are laid over them for ``out`` only.
+        output options); ``output_options`` are laid over them for ``out`` only. ``out`` is a
+        folder of its own: neither ``data``, inside or around it, nor inside the training data,
+        whose next update would learn the predictions. Files a run wrote there before are
+        overwritten.
         """
         model, contract = self._scoring(version)
         source = DataSource(data, dict(storage_options or self.spec.storage_options))
         shared = self.storage.output if storage_options is None else storage_options
         out_options = {**shared, **(output_options or {})}
+        training = DataSource(self.spec.data, self.spec.storage_options)
+        prepare_output(out, out_options, scoring=source, training=training)
         with (
             dask_client(scheduler, client=client) as dask,
             scheduler_losses_named(dask, "prediction"),

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -132,3 +135,22 @@ def test_a_malformed_scheduler_address_is_a_clear_error(
     result = run_cli("update", store, "--scheduler", address, check=False)
     assert result.returncode == 1, result.stderr
     assert f"Cannot reach the Dask scheduler at {address!r}" in result.stderr
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path, data_dir: Path) -> None:
+    """``distinc history STORE --json | head -1``: no traceback, no "internal error"."""
+    store = str(tmp_path / "store")
+    cli_init(store, data_dir)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the command writes a byte
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "distinc", "history", store, "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")

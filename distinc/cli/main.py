@@ -39,6 +39,8 @@ from distinc.exceptions import DistincError
 
 logger = logging.getLogger("distinc")
 
+EXIT_READER_GONE = 141  # 128 + SIGPIPE: what a shell reports for a tool whose reader went away
+
 
 _EPILOG = """\
 settings:
@@ -49,7 +51,8 @@ settings:
   settings (DASK_SCHEDULER_ADDRESS, DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT, ...) apply too.
 
 exit status: 0 on success or when there is nothing to do, 1 on an error (one line on stderr
-naming the file, column, label or version at fault), 3 on an internal error, 130 if interrupted.
+naming the file, column, label or version at fault), 3 on an internal error, 130 if interrupted,
+141 (quietly) when the reader of the output went away, as in `distinc history STORE | head -1`.
 """
 
 
@@ -188,7 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict = command("predict", cmd_predict, "score a dataset, one output file per input file")
     add_store(predict)
     predict.add_argument("--data", required=True, metavar="URL")
-    predict.add_argument("--out", required=True, metavar="URL")
+    predict.add_argument(
+        "--out",
+        required=True,
+        metavar="URL",
+        help="folder for the predictions, outside the scoring data and the training data",
+    )
     predict.add_argument("--version", type=int, help="version to use (default: the head)")
     predict.add_argument("--keep", metavar="A,B", help="input columns to copy into the output")
     add_scheduler(predict)
@@ -249,6 +257,14 @@ def _configure_logging(quiet: bool) -> None:
         logging.getLogger(noisy).setLevel(logging.ERROR)
 
 
+def _reader_went_away() -> int:
+    """Exit quietly, as a Unix tool does when its reader (``head``) closes the pipe early."""
+    # The recipe of Python's signal docs: the interpreter's last flush of stdout would fail again.
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_READER_GONE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["worker"]:  # every later argument is dask's, even one argparse knows
@@ -261,7 +277,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     try:
         code: int = args.handler(args)
+        sys.stdout.flush()  # here, where a reader that went away can still be handled
         return code
+    except BrokenPipeError:
+        return _reader_went_away()
     except DistincError as exc:
         print(f"distinc: error: {exc.message}", file=sys.stderr)
         if args.traceback:

@@ -129,6 +129,15 @@ def file_state(fs: AbstractFileSystem, path: str) -> tuple[int, str] | None:
     return int(info["size"]), version_token(info)
 
 
+def not_a_folder(root: str) -> DataError:
+    """The error for a data location that is one file rather than a folder of them."""
+    return DataError(
+        f"The data location {root!r} is a file; data must be a folder of Parquet files. Put the "
+        "file in a folder of its own and give that folder instead.",
+        url=root,
+    )
+
+
 def files_below(fs: AbstractFileSystem, root: str) -> dict[str, tuple[int, str]]:
     """Every partition file below the folder ``root`` of ``fs``, keyed relative to it."""
     if isinstance(fs, LocalFileSystem) and os.path.isdir(root):
@@ -138,6 +147,8 @@ def files_below(fs: AbstractFileSystem, root: str) -> dict[str, tuple[int, str]]
     for path, info in fs.find(root, detail=True).items():
         if info.get("type", "file") != "file":
             continue
+        if path.rstrip("/") == root:  # ``find`` on a file finds the file itself
+            raise not_a_folder(root)
         key = path[len(prefix) :] if path.startswith(prefix) else path
         if is_partition_file(key):
             files[key] = (int(info["size"]), version_token(info))
@@ -196,6 +207,8 @@ def files_since(
         wanted = folder[depth] if depth < len(folder) else None
         descend = False
         for info in fs.ls(path, detail=True):
+            if str(info["name"]).rstrip("/") == root:  # ``ls`` on a file lists the file itself
+                raise not_a_folder(root)
             name = str(info["name"]).rstrip("/").rsplit("/", 1)[-1]
             if name.startswith((".", "_")):
                 continue

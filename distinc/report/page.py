@@ -7,8 +7,7 @@ import html
 import posixpath
 from dataclasses import dataclass
 
-import fsspec
-
+from distinc.dataset.locations import output_folder
 from distinc.report.data import ReportData, VersionRow
 from distinc.store.records import Comparison
 
@@ -178,10 +177,8 @@ def render(data: ReportData) -> tuple[str, dict[str, bytes]]:
 
 def write_report(data: ReportData, out: str) -> ReportFiles:
     """Write ``index.html`` and the plots as PNG files under ``out`` (a path or fsspec URL)."""
+    fs, root = output_folder(out, {}, what="the report")
     page, plots = render(data)
-    fs, root = fsspec.core.url_to_fs(out)
-    root = root.rstrip("/")
-    fs.makedirs(root, exist_ok=True)
     written = []
     for name, png in plots.items():
         path = posixpath.join(root, name)

@@ -28,6 +28,7 @@ from distinc.exceptions import (
     StoreNotFoundError,
     UnsafeBackendError,
     VersionNotFoundError,
+    listed,
 )
 from distinc.ledger.entry import ArtifactRef, LedgerEntry
 from distinc.ledger.lineage import Lineage
@@ -49,6 +50,31 @@ GARBAGE_GRACE_SECONDS = 24 * 3600.0
 
 def entry_name(version: int) -> str:
     return f"{LEDGER}/{version:08d}.json"
+
+
+def _refuse_occupied(files: StoreFiles, url: str) -> None:
+    """Refuse to create a store over a file, or in a folder already holding other files."""
+    try:
+        kind = files.fs.info(files.root).get("type")
+    except FileNotFoundError:
+        return
+    except NotADirectoryError as exc:
+        raise StoreError(
+            f"Cannot create a store at {url!r}: a folder on its path is a file.", store=url
+        ) from exc
+    if kind != "directory":
+        raise StoreError(
+            f"Cannot create a store at {url!r}: it is a file, and a store is a folder. Choose "
+            "another path.",
+            store=url,
+        )
+    held = files.list("")
+    if held:
+        raise StoreError(
+            f"Cannot create a store at {url!r}: the folder already holds {listed(held, 3)} and "
+            "is not a distinc store. Give a new or empty folder.",
+            store=url,
+        )
 
 
 class ModelStore:
@@ -79,6 +105,7 @@ class ModelStore:
                 "choose another path.",
                 store=url,
             )
+        _refuse_occupied(files, url)
         try:
             files.create(SPEC_NAME, spec.to_json().encode())
         except FileExistsError as exc:
@@ -94,7 +121,11 @@ class ModelStore:
         files = StoreFiles(url, storage_options, durable=durable)
         try:
             text = files.read(SPEC_NAME)
-        except FileNotFoundError as exc:
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            if files.fs.isfile(files.root):
+                raise StoreNotFoundError(
+                    f"{url!r} is a file, not a distinc store; a store is a folder.", store=url
+                ) from exc
             raise StoreNotFoundError(
                 f"No distinc store at {url!r} (no {SPEC_NAME}); create one with 'distinc init'.",
                 store=url,
