@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -10,6 +11,7 @@ import struct
 import subprocess
 import sys
 import termios
+from collections.abc import Iterator
 from pathlib import Path
 
 from distinc.cli.progress import LogProgress
@@ -26,26 +28,42 @@ class Lines(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-def test_log_progress_writes_one_line_per_milestone() -> None:
+@contextlib.contextmanager
+def logged_lines() -> Iterator[list[str]]:
+    """The messages distinc logs at INFO while the block runs."""
     logger = logging.getLogger("distinc")
     handler, level = Lines(), logger.level
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     try:
+        yield handler.lines
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def test_log_progress_writes_one_line_per_milestone() -> None:
+    with logged_lines() as lines:
         show = LogProgress()
         show(Progress("update", "start", 4, 0, 8, 0, 0.0))
         for done in range(1, 9):
             show(Progress("update", "train", 4, done, 8, 100 * done, done / 10))
         show(Progress("update", "done", 4, 8, 8, 800, 1.0))
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    assert handler.lines == [
+    assert lines == [
         "version 4: learning 8 partition(s)",
         "version 4: 2/8 partitions, 200 rows (25%)",
         "version 4: 4/8 partitions, 400 rows (50%)",
         "version 4: 6/8 partitions, 600 rows (75%)",
         "version 4: trained 8 partition(s), 800 rows in 1.0 s (800 rows/s)",
+    ]
+
+
+def test_the_last_line_counts_what_was_learned_not_what_was_planned() -> None:
+    """Two of five planned files were duplicates; the line said 'trained 5 partition(s)'."""
+    with logged_lines() as lines:
+        LogProgress()(Progress("update", "done", 2, 5, 5, 300, 1.0, learned=3))
+    assert lines == [
+        "version 2: trained 3 partition(s) (2 set aside), 300 rows in 1.0 s (300 rows/s)"
     ]
 
 

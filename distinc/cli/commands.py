@@ -67,9 +67,10 @@ def cmd_init(args: argparse.Namespace) -> int:
         **storage_arguments(args),
     )
     spec = model.spec
+    target = f", target {spec.target!r}" if spec.target is not None else ""
     print(
         f"initialised {args.store}: {spec.model} ({spec.strategy}), "
-        f"{len(spec.features)} feature(s), target {spec.target!r}"
+        f"{len(spec.features)} feature(s){target}"
     )
     return 0
 

@@ -38,10 +38,13 @@ class LogProgress:
             return
         if event.stage == "done":
             rate = event.rows / event.seconds if event.seconds > 0 else 0.0
+            learned = event.total if event.learned is None else event.learned
+            aside = f" ({event.total - learned} set aside)" if learned < event.total else ""
             logger.info(
-                "%s: trained %d partition(s), %s rows in %.1f s (%s rows/s)",
+                "%s: trained %d partition(s)%s, %s rows in %.1f s (%s rows/s)",
                 title,
-                event.total,
+                learned,
+                aside,
                 f"{event.rows:,}",
                 event.seconds,
                 f"{rate:,.0f}",

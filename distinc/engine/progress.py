@@ -19,7 +19,9 @@ class Progress:
     """One step of an update or retrain.
 
     ``stage`` is ``"start"`` (``total`` partitions to learn), ``"train"`` (``done`` of them and
-    ``rows`` rows trained after ``seconds``) or ``"done"`` (everything trained).
+    ``rows`` rows trained after ``seconds``) or ``"done"`` (everything trained). When done,
+    ``learned`` is how many partitions were learned; the others were set aside (empty,
+    duplicate or skipped as corrupt).
     """
 
     task: str
@@ -29,6 +31,7 @@ class Progress:
     total: int
     rows: int
     seconds: float
+    learned: int | None = None
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -52,12 +55,11 @@ class Tracker:
         self._rows_of: dict[str, int] = {}
         self._indexed = 0
 
-    def _emit(self, stage: str) -> None:
+    def _emit(self, stage: str, learned: int | None = None) -> None:
         if self.callback is not None:
             seconds = time.perf_counter() - self.started
-            self.callback(
-                Progress(self.task, stage, self.version, self.done, self.total, self.rows, seconds)
-            )
+            counts = (self.done, self.total, self.rows, seconds, learned)
+            self.callback(Progress(self.task, stage, self.version, *counts))
 
     def start(self, delta: DeltaScan) -> None:
         """The scan of ``delta`` began; seconds count from here, as the entry's do."""
@@ -80,6 +82,6 @@ class Tracker:
         self.groups = next_group
         self._emit("train")
 
-    def finish(self, rows: int) -> None:
+    def finish(self, rows: int, learned: int) -> None:
         self.done, self.rows = self.total, rows
-        self._emit("done")
+        self._emit("done", learned)

@@ -137,7 +137,7 @@ def retrain(
         finally:
             delta.release()
     _confirm_same_content(lineage, admission)
-    tracker.finish(admission.rows)
+    tracker.finish(admission.rows, len(admission.train))
     seconds = round(time.perf_counter() - started, 3)
     return Retrain(head, result, admission, delta.statistics(), seconds, run_id)
 

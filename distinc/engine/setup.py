@@ -161,7 +161,8 @@ def _choose_categorical(
     for name in declared or ():
         if name not in features:
             raise ConfigurationError(
-                f"The categorical column {name!r} is not a feature of this model ({features}).",
+                f"The categorical column {name!r} is not a feature of this model "
+                f"({list(features)}).",
                 column=name,
             )
     chosen = tuple(name for name in features if name in textual or name in (declared or ()))

@@ -183,7 +183,7 @@ def update(
     if not admission.train:
         logger.info("nothing to learn: every new partition was skipped")
         return UpdateResult(plan, version=lineage.version, warnings=warnings)
-    tracker.finish(admission.rows)
+    tracker.finish(admission.rows, len(admission.train))
     faults.reach("after-train")
     _confirm_unchanged(source, admission)
     seconds = round(time.perf_counter() - started, 3)
