@@ -11,10 +11,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import cli_init, make_frame, write_partition
 
 import distinc
 from distinc.exceptions import ConfigurationError, UnseenLabelError
+from tests.conftest import cli_init, make_frame, write_partition
 
 
 def init(tmp_path: Path, data: Path, **choices: Any) -> Any:
@@ -142,8 +142,6 @@ def test_the_xgboost_strategy_is_refused_for_another_model(tmp_path: Path, data_
         init(tmp_path, data_dir, target="label", strategy="xgboost")
 
 
-def test_an_unknown_strategy_lists_those_the_model_can_use(
-    tmp_path: Path, data_dir: Path
-) -> None:
+def test_an_unknown_strategy_lists_those_the_model_can_use(tmp_path: Path, data_dir: Path) -> None:
     with pytest.raises(ConfigurationError, match=r"can use: \['ensemble', 'stream'\]"):
         init(tmp_path, data_dir, target="label", strategy="bogus")

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import cli_init, run_cli
 
 import distinc
 from distinc.exceptions import TrainingError
+from tests.conftest import cli_init, run_cli
 
 
 def test_a_parameter_partial_fit_refuses_names_the_partition(
