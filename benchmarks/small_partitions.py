@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
             warm.mkdir()
             for path in sorted(layouts["small"].iterdir())[:4]:
                 (warm / path.name).write_bytes(path.read_bytes())
-            learn(root, warm, "warm", client)  # workers import what updates need, untimed
+            learn(root, warm, "warm-store", client)  # workers import what updates need, untimed
             for attempt in range(args.repeat):
                 for layout, batch in runs:
                     store = f"{layout}-{batch:g}-{attempt}"
