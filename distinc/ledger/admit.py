@@ -312,18 +312,18 @@ class Admitter:
         """The admission, or the error naming every problem seen."""
         raise_problems(self.problems)
         classes = self.classes()
-        if self.pinned is None and classes is not None:
+        if self.pinned is None and classes is not None:  # inferred: check what was found
             _refuse_continuous(classes, self.contract.target)
-        if self.pinned is None and classes is not None and len(classes) < 2:
-            keys = [part.key for part in self.train]
-            raise TooFewClassesError(
-                f"The classes of this classifier are inferred from its first update, but its "
-                f"{len(keys)} partition(s) ({', '.join(map(repr, keys[:3]))}"
-                f"{', ...' if len(keys) > 3 else ''}) hold only the label {classes[0]!r}. "
-                "Declare every class at init (--classes a,b,...) or add data with the others.",
-                partition=keys[0],
-                label=classes[0],
-            )
+            if len(classes) < 2:
+                keys = [part.key for part in self.train]
+                raise TooFewClassesError(
+                    f"The classes of this classifier are inferred from its first update, but its "
+                    f"{len(keys)} partition(s) ({', '.join(map(repr, keys[:3]))}"
+                    f"{', ...' if len(keys) > 3 else ''}) hold only the label {classes[0]!r}. "
+                    "Declare every class at init (--classes a,b,...) or add data with the others.",
+                    partition=keys[0],
+                    label=classes[0],
+                )
         categories = extend_vocabularies(self.pinned_categories, self.seen_categories)
         warnings = (*self.warnings, *map(_ignored, self.extra_columns.items()))
         return Admission(tuple(self.train), tuple(self.skipped), classes, warnings, categories)

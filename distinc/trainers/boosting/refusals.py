@@ -31,7 +31,7 @@ LABEL_RANGES: dict[str, tuple[float, bool, float | None]] = {
     "reg:gamma": (0.0, False, None),
     "reg:squaredlogerror": (-1.0, False, None),
 }
-# XGBoost's C++ errors start with the time and the source line that raised them.
+# How XGBoost's warning names the parameters it did not use.
 _UNUSED = re.compile(r"Parameters: \{(.*)\} are not used")
 _ROWS = 8
 
