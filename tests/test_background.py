@@ -95,6 +95,28 @@ def test_work_released_before_its_turn_never_runs(tmp_path: Path, one_worker: An
     assert not marker.exists()
 
 
+def log_in_background(path: str, order: int) -> int:
+    def log() -> int:
+        with open(path, "a") as file:
+            file.write(f"{order}\n")
+        return order
+
+    return in_background(log, order=order)
+
+
+def test_waiting_work_is_taken_lowest_order_first(tmp_path: Path, one_worker: Any) -> None:
+    gate, log = str(tmp_path / "gate"), tmp_path / "log"
+    busy = one_worker.submit(wait_in_background, gate, pure=False)  # holds the one thread
+    waiting = []
+    for order in (3, 1, 2):  # arrive out of order, as Dask may hand a worker its scans
+        waiting.append(one_worker.submit(log_in_background, str(log), order, pure=False))
+        wait_for_state(one_worker, waiting[-1].key, {"long-running"})
+    create(gate)
+    assert busy.result(timeout=GATE_SECONDS) == "opened"
+    assert [future.result(timeout=GATE_SECONDS) for future in waiting] == [3, 1, 2]
+    assert log.read_text().split() == ["1", "2", "3"]
+
+
 def test_outside_a_worker_the_work_simply_runs() -> None:
     assert in_background(sum, [1, 2, 3]) == 6
 

@@ -102,11 +102,16 @@ def scan_task(
     keep: bool,
     sample_every: int,
     background: bool = False,
+    order: int = 0,
 ) -> ScanResult:
     """Scan ``keys``; with ``background``, on the worker's low-priority threads (see
-    ``distinc.engine.background``), so that the fits of a chain never wait for a scan."""
+    ``distinc.engine.background``), so that the fits of a chain never wait for a scan, which
+    take the scans waiting there by ``order`` (the task's place in the delta)."""
     scan = (source, keys, contract, keep, sample_every)
-    scanned = in_background(scan_partitions, *scan) if background else scan_partitions(*scan)
+    if background:
+        scanned = in_background(scan_partitions, *scan, order=order)
+    else:
+        scanned = scan_partitions(*scan)
     return ScanResult(
         tuple(profile for profile, _ in scanned),
         {profile.key: batch for profile, batch in scanned},
@@ -209,6 +214,7 @@ class DeltaScan:
             [keep] * count,
             [self.sample_every] * count,
             [yield_to_fits] * count,
+            list(range(count)),
             key=[f"distinc-scan-{token}-{i}" for i in range(count)],
             retries=1,
         )
