@@ -232,3 +232,22 @@ def test_string_features_are_encoded_unless_left_out(tmp_path: Path) -> None:
         features=FEATURES,
     )
     assert model.spec.categorical == ()
+
+
+def test_an_update_leaves_older_objects_out_of_collections_only_while_it_runs(
+    tmp_path: Path, data_dir: Path, client: object
+) -> None:
+    import gc
+
+    frozen_while_training: list[int] = []
+    model = new_model(tmp_path, data_dir)
+    model.update(
+        client=client, progress=lambda *_: frozen_while_training.append(gc.get_freeze_count())
+    )
+    assert frozen_while_training and min(frozen_while_training) > 0
+    assert gc.get_freeze_count() == 0
+    lacking = make_frame(300, seed=9).drop(columns=[FEATURES[0]])
+    write_partition(data_dir, "part-09.parquet", lacking)
+    with pytest.raises(SchemaError):
+        model.update(client=client)
+    assert gc.get_freeze_count() == 0

@@ -20,6 +20,7 @@ from distinc.dataset.partition import DataSource, Partition
 from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import DeltaStats
 from distinc.engine.cluster import dask_client, scheduler_losses_named, warm_workers
+from distinc.engine.heap import older_objects_frozen
 from distinc.engine.progress import ProgressCallback, Tracker
 from distinc.engine.scanning import DeltaScan, worth_keeping
 from distinc.engine.update import _write_artifacts, collect_leftovers, worker_modules
@@ -85,6 +86,7 @@ def _confirm_same_content(lineage: Lineage, admission: Admission) -> None:
             )
 
 
+@older_objects_frozen()
 def retrain(
     store: ModelStore,
     *,

@@ -22,6 +22,7 @@ from distinc.dataset.partition import DataSource, under
 from distinc.dataset.schema import ColumnContract
 from distinc.engine import faults
 from distinc.engine.cluster import dask_client, scheduler_losses_named, warm_workers
+from distinc.engine.heap import older_objects_frozen
 from distinc.engine.progress import ProgressCallback, Tracker
 from distinc.engine.scanning import DeltaScan, worth_keeping
 from distinc.exceptions import PartitionChangedError, StoreError
@@ -86,6 +87,7 @@ def plan_update(
     return lineage, plan, selection
 
 
+@older_objects_frozen()
 def update(
     store: ModelStore,
     *,
