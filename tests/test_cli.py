@@ -100,6 +100,9 @@ def test_errors_are_one_line_with_a_way_out(
     bad_param = cli_init(store, data_dir, "--param", "loss=nope", check=False)
     assert bad_param.returncode == 1
     assert "The 'loss' parameter of SGDClassifier must be" in bad_param.stderr
+    bad_option = cli_init(store, data_dir, "--fit-batch-mb", "-3", check=False)
+    assert bad_option.returncode == 1
+    assert "The --fit-batch-mb option must be a finite number >= 0" in bad_option.stderr
 
     cli_init(store, data_dir, "--classes", "0,1")
     write_partition(data_dir, "bad.parquet", make_frame(30, seed=3).drop(columns="x2"))

@@ -265,6 +265,23 @@ def _reader_went_away() -> int:
     return EXIT_READER_GONE
 
 
+def in_flag_terms(exc: DistincError, args: argparse.Namespace) -> str:
+    """``exc``'s message with the option it names spelt as this command's flag for it.
+
+    Examples
+    --------
+    >>> error = DistincError("The 'max_members' option must be >= 1.", option="max_members")
+    >>> in_flag_terms(error, argparse.Namespace(max_members=0))
+    'The --max-members option must be >= 1.'
+    >>> in_flag_terms(error, argparse.Namespace())
+    "The 'max_members' option must be >= 1."
+    """
+    option = exc.details.get("option")
+    if not isinstance(option, str) or not hasattr(args, option):
+        return exc.message
+    return exc.message.replace(repr(option), "--" + option.replace("_", "-"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments[:1] == ["worker"]:  # every later argument is dask's, even one argparse knows
@@ -282,7 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_went_away()
     except DistincError as exc:
-        print(f"distinc: error: {exc.message}", file=sys.stderr)
+        print(f"distinc: error: {in_flag_terms(exc, args)}", file=sys.stderr)
         if args.traceback:
             traceback.print_exc()
         return 1
