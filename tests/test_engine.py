@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import shutil
 from pathlib import Path
 
@@ -237,8 +238,6 @@ def test_string_features_are_encoded_unless_left_out(tmp_path: Path) -> None:
 def test_an_update_leaves_older_objects_out_of_collections_only_while_it_runs(
     tmp_path: Path, data_dir: Path, client: object
 ) -> None:
-    import gc
-
     frozen_while_training: list[int] = []
     model = new_model(tmp_path, data_dir)
     model.update(

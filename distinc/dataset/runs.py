@@ -130,9 +130,8 @@ def _scan_together(
     sample_every: int,
 ) -> list[Scanned] | None:
     """The scans of a run of partitions of one schema; ``None`` unless every one is sound."""
-    # One chunk per column: its NumPy views are then free, where a column of a hundred
-    # chunks was copied into fresh memory for the matrix, again for the labels, again for
-    # their counts (5 % of a scan of 1,000-row files).
+    # One chunk per column: its NumPy views are then free, where a column of a hundred chunks
+    # was copied into fresh memory for the matrix, again for the labels, again for their counts.
     table = pa.concat_tables(tables).combine_chunks()
     target = contract.target
     regression = target is not None and contract.task == "regression"

@@ -11,7 +11,7 @@ there, a worker running a scan beside its task would only take a second core.
 Work waiting for a background thread is taken in the order its caller gives (a scan's place in
 the delta), not in arrival order: the scans of a stream all secede at once, and Dask hands them
 to a worker in no particular order, so a worker scanning a later group first left the chain
-waiting on an earlier one (0.8 s of a 5 s update with many small files).
+waiting on an earlier one (0.8 s of a 5.9 s update of 10,000 small files, in one traced run).
 """
 
 from __future__ import annotations
