@@ -202,9 +202,9 @@ def test_the_cli_stores_the_option_and_refuses_bad_values(
     assert spec["options"]["fit_batch_mb"] == 8.0
     assert distinc.open(str(tmp_path / "s1")).spec.options.fit_batch_mb == 8.0
     refusals = {
-        ("SGDClassifier", "-1"): "distinc: error: The 'fit_batch_mb' option must be a finite "
+        ("SGDClassifier", "-1"): "distinc: error: The --fit-batch-mb option must be a finite "
         "number >= 0. Got -1.0 instead.",
-        ("GaussianNB", "8"): "distinc: error: The 'fit_batch_mb' option applies to the 'stream' "
+        ("GaussianNB", "8"): "distinc: error: The --fit-batch-mb option applies to the 'stream' "
         "strategy; GaussianNB uses the 'merge' strategy.",
     }
     for i, ((estimator, value), message) in enumerate(refusals.items()):

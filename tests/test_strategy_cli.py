@@ -52,7 +52,7 @@ def test_a_flag_the_strategy_cannot_honour_is_one_line_and_creates_nothing(
     result = cli_init(str(store), data_dir, "--allow-new-classes", check=False)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        "distinc: error: The 'allow_new_classes' option applies to the 'ensemble' strategy; "
+        "distinc: error: The --allow-new-classes option applies to the 'ensemble' strategy; "
         "SGDClassifier uses the 'stream' strategy."
     ]
     assert not store.exists()

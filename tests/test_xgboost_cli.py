@@ -45,7 +45,7 @@ def test_init_pins_the_xgboost_options(tmp_path: Path, data_dir: Path) -> None:
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--replay-fraction", "1.5"], "'replay_fraction' option must be a number in"),
+        (["--replay-fraction", "1.5"], "--replay-fraction option must be a number in"),
         (["--early-stopping-rounds", "5"], "needs a 'validation' dataset"),
         (["--param", "n_estimators=50"], "'n_estimators' parameter is set by distinc"),
         (["--param", "max_depth=-3"], "refuses the parameter 'max_depth' (-3): value -3 for"),
