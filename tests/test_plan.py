@@ -87,14 +87,14 @@ def test_rollback_makes_rolled_back_partitions_new_again() -> None:
 def test_skipped_partitions_are_not_new_until_they_change() -> None:
     skipped = (SkippedPartition("empty", 10, "mtime:1", "empty"),)
     lineage = Lineage.of([entry(1, None, trained("a"), skipped=skipped)])
-    assert make_plan(lineage, [part("a"), part("empty", 10)]).new == ()
+    assert make_plan(lineage, [part("a"), part("empty", 10)]) == Plan(unchanged=1, set_aside=1)
     assert make_plan(lineage, [part("a"), part("empty", 50)]).new == (part("empty", 50),)
 
 
 def test_modified_partition_skipped_by_policy_is_not_reported_again() -> None:
     skipped = (SkippedPartition("a", 999, "mtime:1", "modified; skipped"),)
     lineage = Lineage.of([entry(1, None, trained("a")), entry(2, 1, trained("b"), skipped=skipped)])
-    assert make_plan(lineage, [part("a", 999), part("b")]) == Plan(unchanged=2)
+    assert make_plan(lineage, [part("a", 999), part("b")]) == Plan(unchanged=1, set_aside=1)
 
 
 def test_select_refuses_modified_and_missing_by_default() -> None:

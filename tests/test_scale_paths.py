@@ -81,20 +81,20 @@ def test_local_listing_equals_the_fsspec_walk(tmp_path: Path) -> None:
 
 def plain_plan(lineage: Lineage, listed: list[Partition]) -> Plan:
     """The plan, one partition at a time, as the planner first computed it."""
-    new, modified, unchanged = [], [], 0
+    new, modified, unchanged, set_aside = [], [], 0, 0
     for part in sorted(listed, key=attrgetter("key")):
         learned = lineage.trained.get(part.key)
-        if (learned is not None and learned.fingerprint == part.fingerprint) or (
-            lineage.skipped.get(part.key) == part.fingerprint
-        ):
+        if learned is not None and learned.fingerprint == part.fingerprint:
             unchanged += 1
+        elif lineage.skipped.get(part.key) == part.fingerprint:
+            set_aside += 1
         elif learned is not None:
             modified.append(part)
         else:
             new.append(part)
     keys = {part.key for part in listed}
     missing = tuple(sorted(key for key in lineage.trained if key not in keys))
-    return Plan(tuple(new), tuple(modified), missing, unchanged)
+    return Plan(tuple(new), tuple(modified), missing, unchanged, set_aside)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

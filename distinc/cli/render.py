@@ -33,6 +33,7 @@ def plan_json(plan: Plan) -> dict[str, Any]:
         "modified": [part.key for part in plan.modified],
         "missing": list(plan.missing),
         "unchanged": plan.unchanged,
+        "set_aside": plan.set_aside,
     }
 
 
@@ -64,8 +65,20 @@ def _keys(label: str, keys: list[str], limit: int = 10) -> list[str]:
 
 
 def plan_text(plan: Plan) -> str:
+    """The plan as ``status`` and ``update --dry-run`` print it.
+
+    Examples
+    --------
+    >>> print(plan_text(Plan(unchanged=4, set_aside=1)))
+      unchanged: 4
+      set aside: 1 (recorded as skipped; left alone until changed)
+    """
     data = plan_json(plan)
     lines = [f"  unchanged: {plan.unchanged}"]
+    if plan.set_aside:
+        lines.append(
+            f"  set aside: {plan.set_aside} (recorded as skipped; left alone until changed)"
+        )
     lines += _keys("new", data["new"]) + _keys("modified", data["modified"])
     lines += _keys("missing", data["missing"])
     return "\n".join(lines)

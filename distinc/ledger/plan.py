@@ -28,6 +28,9 @@ class Plan:
     modified: tuple[Partition, ...] = ()
     missing: tuple[str, ...] = ()
     unchanged: int = 0
+    # listed files as a version recorded setting them aside (empty, a copy, quarantined, or a
+    # modification skipped by policy): neither learned nor new
+    set_aside: int = 0
 
     @property
     def has_work(self) -> bool:
@@ -63,12 +66,16 @@ def plan_files(
     skipped = {key: (fp.size, fp.token) for key, fp in lineage.skipped.items()}
     new: list[str] = []
     modified: list[str] = []
+    set_aside = 0
     for key, seen in files.items():
         learned = trained.get(key)
-        if learned == seen or (skipped and skipped.get(key) == seen):
+        if learned == seen:
+            continue
+        if skipped and skipped.get(key) == seen:
+            set_aside += 1
             continue
         (new if learned is None else modified).append(key)
-    unchanged = len(files) - len(new) - len(modified)
+    unchanged = len(files) - len(new) - len(modified) - set_aside
     missing = tuple(
         sorted(
             key
@@ -76,7 +83,9 @@ def plan_files(
             if key not in files and (since is None or at_or_after(key, since))
         )
     )
-    return Plan(_partitions(new, files), _partitions(modified, files), missing, unchanged)
+    return Plan(
+        _partitions(new, files), _partitions(modified, files), missing, unchanged, set_aside
+    )
 
 
 def _partitions(keys: list[str], files: Mapping[str, tuple[int, str]]) -> tuple[Partition, ...]:
