@@ -139,6 +139,19 @@ def test_a_label_shift_recommends_retrain() -> None:
     assert shift.label is not None and shift.label.psi >= PSI_THRESHOLD
 
 
+def test_a_regression_targets_shift_is_named_after_its_column() -> None:
+    contract = ColumnContract(("a", "b"), ("double", "int64"), "y", "regression")
+
+    def stats(rows: int, seed: int, level: float) -> DeltaStats:
+        data = table(rows, seed=seed)
+        data = data.set_column(3, "y", pa.array(data.column("a").to_numpy() + level))
+        return partition_stats(data, contract, sample_every=1, offset=0)
+
+    shift = shift_between([stats(20_000, 1, 0.0)], stats(5000, 2, 2.0), target="y")
+    assert shift.label is not None and shift.label.column == "y" and shift.label.kind == "label"
+    assert shift.label.psi >= PSI_THRESHOLD and shift.recommendation == "retrain"
+
+
 def test_a_big_move_on_a_handful_of_rows_is_not_called_drift() -> None:
     learned = [stats_of(table(20_000, seed=1))]
     shift = shift_between(learned, stats_of(table(12, seed=2, shift=0.4)))

@@ -154,7 +154,7 @@ def check_drift(
             learned_rows=trained_rows,
             described_rows=described,
         )
-    shift = shift_between(learned, merged, threshold=threshold)
+    shift = shift_between(learned, merged, threshold=threshold, target=contract.target or "label")
     return DriftCheck(
         version,
         shift.recommendation,

@@ -179,16 +179,18 @@ def _column_shift(name: str, learned: Sequence[DeltaStats], pending: DeltaStats)
     return counts_shift(name, counted, Counter(dict(summary.counts)), "category")
 
 
-def _label_shift(learned: Sequence[DeltaStats], pending: DeltaStats) -> ColumnShift | None:
+def _label_shift(
+    learned: Sequence[DeltaStats], pending: DeltaStats, target: str
+) -> ColumnShift | None:
     if pending.labels:
         counts = [(float(s.rows), Counter(dict(s.labels))) for s in learned if s.labels]
         if not counts:
             return None
-        return counts_shift("label", counts, Counter(dict(pending.labels)), "label")
+        return counts_shift(target, counts, Counter(dict(pending.labels)), "label")
     if pending.target is not None:
         found = [(float(s.rows), s.target) for s in learned if s.target is not None]
         if found:
-            return numeric_shift("label", found, [(float(pending.rows), pending.target)], "label")
+            return numeric_shift(target, found, [(float(pending.rows), pending.target)], "label")
     return None
 
 
@@ -236,15 +238,22 @@ def recommend(
 
 
 def shift_between(
-    learned: Sequence[DeltaStats], pending: DeltaStats, *, threshold: float = PSI_THRESHOLD
+    learned: Sequence[DeltaStats],
+    pending: DeltaStats,
+    *,
+    threshold: float = PSI_THRESHOLD,
+    target: str = "label",
 ) -> Shift:
-    """Compare ``pending`` with the mixture of ``learned``; recommend ``update`` or ``retrain``."""
+    """Compare ``pending`` with the mixture of ``learned``; recommend ``update`` or ``retrain``.
+
+    The label's shift is reported under the name of the ``target`` column.
+    """
     known = {name for stats in learned for name in stats.columns}
     columns = sorted(
         (_column_shift(name, learned, pending) for name in pending.columns if name in known),
         key=lambda s: (-s.psi, s.column),
     )
-    label = _label_shift(learned, pending)
+    label = _label_shift(learned, pending, target)
     action, reason = recommend(columns, label, threshold)
     return Shift(
         tuple(columns),
