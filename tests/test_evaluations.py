@@ -35,6 +35,7 @@ def test_every_version_is_evaluated_once_and_stored(
     found = model.evaluations(str(holdout), client=client)
     assert [e.version for e in found] == [1, 2, 3]
     assert all(e.metrics["rows"] == 300 and 0.5 < e.metrics["roc_auc"] <= 1 for e in found)
+    assert all(type(e.metrics["rows"]) is int for e in found)
     # version 3 restores version 1's model, so its metrics are version 1's
     assert found[2].metrics == found[0].metrics and found[1].metrics != found[0].metrics
     digest = found[0].holdout_digest
@@ -46,6 +47,7 @@ def test_every_version_is_evaluated_once_and_stored(
     try:
         again = model.evaluations(str(holdout), client=client)
         assert again == found and not watch.opened()
+        assert all(type(e.metrics["rows"]) is int for e in again)  # read back from the records
         assert model.evaluate(str(holdout), version=2, client=client) == found[1].metrics
         assert not watch.opened()
         write_partition(holdout, "h2.parquet", make_frame(100, seed=78))

@@ -129,7 +129,7 @@ def regression_metrics(labels: np.ndarray, predictions: np.ndarray) -> dict[str,
 def summarise(results: Sequence[Scores], contract: ColumnContract, model: Any) -> dict[str, float]:
     """Metrics of ``model`` from its per-partition scores."""
     rows = sum(len(outputs) for outputs, _, _ in results)
-    summary: dict[str, float] = {"rows": float(rows)}
+    summary: dict[str, float] = {"rows": rows}
     if not rows:
         return summary
     if contract.target is None:
