@@ -268,7 +268,8 @@ class IncrementalModel:
         return write_report(collect(self.store, holdout_digest=digest), out)
 
     def rollback(self, to: int, *, single_writer: bool = False) -> LedgerEntry:
-        """Commit a new version whose model is version ``to``'s."""
+        """Commit a new version whose model is version ``to``'s; the head, committing nothing,
+        when it already holds that model."""
         return rollback(self.store, to, single_writer=single_writer)
 
     def verify(self) -> list[str]:

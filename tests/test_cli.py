@@ -82,6 +82,9 @@ def test_the_whole_story_from_the_issue(
     restored = distinc.open(store)
     assert restored.version == 3
     assert restored.history()[-1].artifact("model") == restored.history()[0].artifact("model")
+    again = run_cli("rollback", store, "--to", "1")
+    assert again.stdout.startswith("version 3 already has the model of version 1; nothing")
+    assert distinc.open(store).version == 3
     assert run_cli("verify", store).returncode == 0
 
 

@@ -101,6 +101,19 @@ def test_history_and_rollback_append(store: ModelStore) -> None:
     assert check_store(store) == []
 
 
+def test_rollback_to_the_heads_own_model_commits_nothing(store: ModelStore) -> None:
+    for version in (1, 2):
+        commit_version(store, version)
+    assert rollback(store, 2) == store.entry(2)
+    restored = rollback(store, 1)
+    assert restored.version == 3 and store.versions() == [1, 2, 3]
+    # version 3 holds version 1's model: rolling back to either of them again changes nothing
+    assert rollback(store, 1) == restored and rollback(store, 3) == restored
+    assert store.versions() == [1, 2, 3]
+    assert rollback(store, 2).version == 4 and store.entry(4).parent == 2
+    assert check_store(store) == []
+
+
 def test_tampered_artifact_refuses_to_load(store: ModelStore) -> None:
     entry = commit_version(store, 1)
     path = Path(store.files.path(entry.artifact("model").path))

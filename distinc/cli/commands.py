@@ -133,8 +133,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
-    entry = open_store(args).rollback(args.to, single_writer=args.single_writer)
-    print(f"version {entry.version}: rolled back to the model of version {args.to}")
+    model = open_store(args)
+    head = model.version
+    entry = model.rollback(args.to, single_writer=args.single_writer)
+    if entry.version == head:
+        print(f"version {head} already has the model of version {args.to}; nothing committed")
+    else:
+        print(f"version {entry.version}: rolled back to the model of version {args.to}")
     return 0
 
 

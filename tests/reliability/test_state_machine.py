@@ -80,6 +80,8 @@ class LedgerMachine(RuleBasedStateMachine):
         self.seeds = itertools.count(1)
         self.files: dict[str, File] = {}
         self.versions: list[Version] = []
+        # the version whose model each version holds: its own, or what its rollback restored
+        self.origins: list[int] = []
         self.write(self.new_name(), Content(next(self.seeds), 40))
         self.model = distinc.init(
             str(self.root / "store"),
@@ -89,6 +91,10 @@ class LedgerMachine(RuleBasedStateMachine):
             params=STREAM.params,
             classes=list(CLASSES),
         )
+
+    def committed(self, version: Version, origin: int | None = None) -> None:
+        self.versions.append(version)
+        self.origins.append(len(self.versions) if origin is None else origin)
 
     def teardown(self) -> None:
         shutil.rmtree(self.root, ignore_errors=True)
@@ -205,7 +211,7 @@ class LedgerMachine(RuleBasedStateMachine):
         )
         assert result.noop == (outcome.version is None)
         if outcome.version is not None:
-            self.versions.append(outcome.version)
+            self.committed(outcome.version)
         tally("state machine: updates")
 
     @precondition(lambda self: self.predict("error", "error").version is not None)
@@ -238,16 +244,26 @@ class LedgerMachine(RuleBasedStateMachine):
                 del os.environ[faults.VARIABLE]
         if landed or (reached and action == "raise-after-commit"):
             assert outcome.version is not None
-            self.versions.append(outcome.version)
+            self.committed(outcome.version)
         if reached:
             tally("state machine: crashes injected")
 
-    @precondition(lambda self: self.versions)
+    @precondition(lambda self: len(self.versions) >= 2)
     @rule(data=st.data())
     def rollback(self, data: st.DataObject) -> None:
-        target = data.draw(st.integers(1, len(self.versions)))
+        self.roll_back_to(data.draw(st.integers(1, len(self.versions) - 1)))
+
+    @precondition(lambda self: self.versions)
+    @rule()
+    def rollback_to_the_head(self) -> None:
+        self.roll_back_to(len(self.versions))
+
+    def roll_back_to(self, target: int) -> None:
         self.model.rollback(target)
-        self.versions.append(replace(self.versions[target - 1]))
+        if self.origins[target - 1] == self.origins[-1]:
+            tally("state machine: rollbacks to the head's own model (nothing committed)")
+            return
+        self.committed(replace(self.versions[target - 1]), self.origins[target - 1])
         tally("state machine: rollbacks")
 
     # -- the check after every step -----------------------------------------------------------
