@@ -115,6 +115,7 @@ def test_drift_and_dry_run_commands(
     on = ["--scheduler", scheduler_address]
     text = run_cli("drift", store, *on).stdout
     assert text.startswith("drift: retrain (the label distribution (PSI")
+    assert "\n    label (label) " in text
     plan = json.loads(run_cli("update", store, "--dry-run", "--json", *on).stdout)
     assert plan["dry_run"] and plan["new"] == ["part-30.parquet"]
     assert plan["drift"]["recommendation"] == "retrain"

@@ -146,7 +146,8 @@ def drift_json(check: DriftCheck) -> dict[str, Any]:
 def _shift_line(shift: ColumnShift) -> str:
     ks = "-" if shift.ks is None else f"{shift.ks:.3f}"
     p = "-" if shift.p_value is None else f"{shift.p_value:.2g}"
-    return f"    {shift.column:<24}{shift.psi:>8.3f}{ks:>8}{p:>10}"
+    name = f"{shift.column} (label)" if shift.kind == "label" else shift.column
+    return f"    {name:<24}{shift.psi:>8.3f}{ks:>8}{p:>10}"
 
 
 def drift_text(check: DriftCheck) -> str:
