@@ -106,6 +106,8 @@ def test_errors_are_one_line_with_a_way_out(
     bad_option = cli_init(store, data_dir, "--fit-batch-mb", "-3", check=False)
     assert bad_option.returncode == 1
     assert "The --fit-batch-mb option must be a finite number >= 0" in bad_option.stderr
+    bad_bound = cli_init(store, data_dir, "--max-members", "0", check=False)
+    assert "The --max-members option must be an int >= 1. Got 0 instead." in bad_bound.stderr
 
     cli_init(store, data_dir, "--classes", "0,1")
     write_partition(data_dir, "bad.parquet", make_frame(30, seed=3).drop(columns="x2"))

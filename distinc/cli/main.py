@@ -266,20 +266,24 @@ def _reader_went_away() -> int:
 
 
 def in_flag_terms(exc: DistincError, args: argparse.Namespace) -> str:
-    """``exc``'s message with the option it names spelt as this command's flag for it.
+    """``exc``'s message with the option it names spelt as this command's flag for it; a flag
+    that was given is never None, so "None or" goes.
 
     Examples
     --------
-    >>> error = DistincError("The 'max_members' option must be >= 1.", option="max_members")
+    >>> error = DistincError("The 'max_members' option must be None or >= 1.", option="max_members")
     >>> in_flag_terms(error, argparse.Namespace(max_members=0))
     'The --max-members option must be >= 1.'
     >>> in_flag_terms(error, argparse.Namespace())
-    "The 'max_members' option must be >= 1."
+    "The 'max_members' option must be None or >= 1."
     """
     option = exc.details.get("option")
     if not isinstance(option, str) or not hasattr(args, option):
         return exc.message
-    return exc.message.replace(repr(option), "--" + option.replace("_", "-"))
+    flag = "--" + option.replace("_", "-")
+    return exc.message.replace(repr(option), flag).replace(
+        f"{flag} option must be None or ", f"{flag} option must be "
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
