@@ -109,3 +109,17 @@ def test_the_local_backend_through_the_cli(
     metrics = evaluated[-1]["metrics"]
     assert evaluated[-1]["version"] == 1
     assert metrics["rows"] == 1600 and metrics["roc_auc"] > 0.9
+
+
+def test_a_refresh_update_prints_no_xgboost_updater_warning(
+    tmp_path: Path, data_dir: Path, scheduler_address: str
+) -> None:
+    # XGBoost warns that the refresh updater was chosen by hand, once per process, from the
+    # thread that trains: the update runs on its own cluster, whose fresh workers share its stderr.
+    store = str(tmp_path / "store")
+    run_cli(*init_args(store, data_dir, "--xgb-mode", "refresh"))
+    run_cli("update", store, "--scheduler", scheduler_address)
+    write_partition(data_dir, "more.parquet", make_frame(100, seed=50))
+    refreshed = run_cli("update", store)
+    assert distinc.open(store).entry().notes["sessions"] == ["refresh"]
+    assert "updater" not in refreshed.stderr, refreshed.stderr

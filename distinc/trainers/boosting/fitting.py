@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -98,9 +98,14 @@ def run_sessions(
                     data_name=VALIDATION,
                 )
             )
-        with warnings.catch_warnings():
-            # Choosing the refresh updater by hand is exactly what a refresh session means.
-            warnings.filterwarnings("ignore", message=".*manually specified the `updater`")
+        # Choosing the refresh updater by hand is exactly what a refresh session means, and
+        # XGBoost warns of it from the thread that trains, where Python's warning filters do
+        # not reach (its log callback is per thread): its own verbosity, which xgboost.dask
+        # also sets on the workers, silences it.
+        quiet: AbstractContextManager[Any] = nullcontext()
+        if session.kind == "refresh":
+            quiet = xgboost.config_context(verbosity=0)
+        with quiet:
             booster, history = fit(
                 {**params, **session.overrides}, session.rounds, booster, callbacks
             )
