@@ -187,7 +187,9 @@ def planning(root: Path, *, files: int, repeat: int) -> list[Outcome]:
     print(f"planning: {files:,} partitions written in {time.perf_counter() - started:.1f} s")
     folders = sorted(os.listdir(data))
     commit_trained(model, data, folders[1:-1])
-    seconds, newest, parts = [], [], {"listing": [], "ledger": [], "diff": []}
+    seconds: list[float] = []
+    newest: list[float] = []
+    parts: dict[str, list[float]] = {"listing": [], "ledger": [], "diff": []}
     for attempt in range(repeat):
         store = distinc.open(str(root / "many-store"))
         started = time.perf_counter()
