@@ -203,6 +203,10 @@ def run_with_scheduler_fault(
     return finished, cluster.address
 
 
+# How long the driver waits for a stopped scheduler: long enough that one only slowed by a
+# loaded machine is not taken for stopped (three suites at once on two cores once left a
+# scheduler silent for over 3 s before anything was paused).
+SILENCE = 6
 # How the scheduler fails mid-update: the signal it gets, the driver's extra settings, and how
 # the one error line starts ({address} is the scheduler's).
 SCHEDULER_FAULTS = {
@@ -211,8 +215,9 @@ SCHEDULER_FAULTS = {
     # hangs: its connections stay open, so only the update's own watch can notice
     "stopped": (
         signal.SIGSTOP,
-        {"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"},
-        "The Dask scheduler at {address!r} stopped answering during the update (no reply in 3 s)",
+        {"DASK_DISTINC__SCHEDULER_TIMEOUT": f"{SILENCE}s"},
+        "The Dask scheduler at {address!r} stopped answering during the update "
+        f"(no reply in {SILENCE} s)",
     ),
 }
 
@@ -265,12 +270,12 @@ def test_a_scheduler_that_hangs_fails_a_command_on_the_cluster_with_a_clear_erro
     add_partitions(data, ["pending.parquet"])  # for the drift check to scan
     before = snapshot(store)
     filled = [part.format(store=store, data=data, out=out) for part in arguments]
-    env = {"DASK_DISTINC__SCHEDULER_TIMEOUT": "3s"}
+    env = {"DASK_DISTINC__SCHEDULER_TIMEOUT": f"{SILENCE}s"}
     finished, address = run_with_scheduler_fault(tmp_path, filled, signal.SIGSTOP, env, paused)
     tally(f"Dask schedulers stopped during a {task}")
     assert finished.returncode == 1 and len(finished.errors) == 1, finished.describe()
     assert finished.errors[0].startswith(
         f"distinc: error: The Dask scheduler at {address!r} stopped answering during "
-        f"the {task} (no reply in 3 s)"
+        f"the {task} (no reply in {SILENCE} s)"
     ), finished.describe()
     assert snapshot(store) == before
