@@ -121,3 +121,25 @@ def test_drift_and_dry_run_commands(
     assert plan["drift"]["recommendation"] == "retrain"
     assert plan["drift"]["label"]["psi"] >= 0.25
     assert distinc.open(store).version == 1
+
+
+def test_drift_names_a_regression_targets_shift_after_its_column(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    model = distinc.init(
+        str(tmp_path / "store"),
+        data=str(data_dir),
+        target="x3",
+        model="SGDRegressor",
+        features=("x0", "x1", "x2"),
+        params={"random_state": 0},
+    )
+    model.update(client=client)
+    shifted = make_frame(2000, seed=20)
+    shifted["x3"] += 3.0
+    write_partition(data_dir, "part-20.parquet", shifted)
+    check = model.drift(client=client)
+    assert check.recommendation == "retrain", check.reason
+    assert check.shift is not None and check.shift.label is not None
+    assert (check.shift.label.column, check.shift.label.kind) == ("x3", "label")
+    assert max(column.psi for column in check.shift.columns) < 0.1
