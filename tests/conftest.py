@@ -93,6 +93,23 @@ def learned_store(folder: Path, data: Path, client: Any) -> Any:
     return model
 
 
+def learned_regressor(folder: Path, data: Path, client: Any) -> Any:
+    """An SGDRegressor store at ``folder / "store"``, target ``x3`` from the other features, that
+    has learned ``data``."""
+    import distinc
+
+    model = distinc.init(
+        str(folder / "store"),
+        data=str(data),
+        target="x3",
+        model="SGDRegressor",
+        features=FEATURES[:3],
+        params={"random_state": 0},
+    )
+    model.update(client=client)
+    return model
+
+
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     root = tmp_path / "data"

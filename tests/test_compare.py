@@ -19,7 +19,7 @@ from distinc.exceptions import PartitionChangedError, PartitionMissingError
 from distinc.trainers import _TRAINERS
 from distinc.trainers.base import Trainer, TrainingJob, TrainingResult
 from distinc.trainers.stream import read_group
-from tests.conftest import FEATURES, make_frame, run_cli, write_partition
+from tests.conftest import FEATURES, learned_regressor, make_frame, run_cli, write_partition
 
 PARAMS = {"loss": "log_loss", "random_state": 0}
 
@@ -107,15 +107,7 @@ def test_compare_refuses_when_learned_data_changed_or_vanished(
 def test_compare_for_a_regressor_reports_regression_metrics(
     tmp_path: Path, data_dir: Path, holdout: Path, client: Any
 ) -> None:
-    model = distinc.init(
-        str(tmp_path / "store"),
-        data=str(data_dir),
-        target="x3",
-        model="SGDRegressor",
-        features=FEATURES[:3],
-        params={"random_state": 0},
-    )
-    model.update(client=client)
+    model = learned_regressor(tmp_path, data_dir, client)
     found = model.compare(str(holdout), client=client)
     assert set(found.retrain) == {"rows", "rmse", "mae", "r2"}
     assert found.retrain == pytest.approx(found.incremental)

@@ -9,7 +9,7 @@ from typing import Any
 import distinc
 from distinc.dataset.stats import NumericSummary
 from distinc.store.records import STATS_ROLE, stats_of
-from tests.conftest import make_frame, run_cli, write_partition
+from tests.conftest import learned_regressor, make_frame, run_cli, write_partition
 from tests.inotify import OpenWatch
 
 
@@ -126,15 +126,7 @@ def test_drift_and_dry_run_commands(
 def test_drift_names_a_regression_targets_shift_after_its_column(
     tmp_path: Path, data_dir: Path, client: Any
 ) -> None:
-    model = distinc.init(
-        str(tmp_path / "store"),
-        data=str(data_dir),
-        target="x3",
-        model="SGDRegressor",
-        features=("x0", "x1", "x2"),
-        params={"random_state": 0},
-    )
-    model.update(client=client)
+    model = learned_regressor(tmp_path, data_dir, client)
     shifted = make_frame(2000, seed=20)
     shifted["x3"] += 3.0
     write_partition(data_dir, "part-20.parquet", shifted)
