@@ -97,8 +97,8 @@ def small(files: dict[str, Path]) -> list[Path]:
 
 @pytest.mark.parametrize(
     ("per_worker", "halvings", "tasks"),
-    [(64, 0, len(GROUPS)), (1, 0, 2), (1, scanning.TAIL_HALVINGS, 3)],
-    ids=["a task per group", "tasks of groups", "tasks of groups, the last split"],
+    [(64, 0, len(GROUPS)), (1, 0, 2), (1, scanning.TAIL_HALVINGS, 4)],
+    ids=["a task per group", "tasks of groups", "tasks of groups, each worker's last split"],
 )
 @pytest.mark.parametrize("arrival", ["kept", "read ahead", "read by the fit task"])
 def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
@@ -112,7 +112,7 @@ def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     tasks: int,
 ) -> None:
     # a task per group, or half the delta's bytes per task (the first two groups, then the
-    # rest), the rest split into a task per group when the chain's tail is split
+    # rest); split for the chain's tail, each of the two workers' tasks becomes a task per group
     monkeypatch.setattr(scanning, "CHAIN_TASKS_PER_WORKER", per_worker)
     monkeypatch.setattr(scanning, "TAIL_HALVINGS", halvings)
     if arrival != "kept":

@@ -64,19 +64,29 @@ def split_even(items: Sequence[T], weight: Callable[[T], int], parts: int) -> li
     return [group for group in groups if group]
 
 
-def tapered(groups: list[list[T]], halvings: int) -> list[list[T]]:
-    """``groups`` with the last one halved ``halvings`` times, each time its second half again.
+def tapered(groups: list[list[T]], halvings: int, width: int = 1) -> list[list[T]]:
+    """``groups`` with the last ``width`` of them halved, then the last ``width`` of the halves
+    again, ``halvings`` times; a last group under half the one before it first joins that one.
+
+    ``width`` workers take consecutive groups side by side, so the last ``width`` groups finish
+    about together: all of them must be short for the work that waits on them to be short.
 
     Examples
     --------
     >>> tapered([[1, 2], [3, 4, 5, 6, 7, 8, 9, 10]], 2)
     [[1, 2], [3, 4, 5, 6], [7, 8], [9, 10]]
+    >>> [len(group) for group in tapered([[0] * 8, [0] * 8, [0] * 8, [0] * 2], 3, width=2)]
+    [8, 4, 4, 2, 3, 1, 1, 1, 2]
     """
     groups = list(groups)
+    if halvings and len(groups) >= 2 and 2 * len(groups[-1]) < len(groups[-2]):
+        groups[-2:] = [groups[-2] + groups[-1]]
     for _ in range(halvings):
-        if not groups or len(groups[-1]) < 2:
+        tail = groups[-width:]
+        if all(len(group) < 2 for group in tail):
             break
-        last = groups.pop()
-        middle = len(last) // 2
-        groups += [last[:middle], last[middle:]]
+        del groups[-width:]
+        for group in tail:
+            middle = len(group) // 2
+            groups += [group[:middle], group[middle:]] if middle else [group]
     return groups

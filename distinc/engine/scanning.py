@@ -38,10 +38,10 @@ TASKS_PER_WORKER = 8
 # A chain of fits pays a scheduler round trip (6-9 ms on two cores) per task, so a stream,
 # whose scans run behind its fits anyway, gets fewer, larger tasks.
 CHAIN_TASKS_PER_WORKER = 3
-# A chain of fit batches (many small files) waits on its scans, and nothing overlaps the fit of
-# the last scan's data: its last task is halved, and its second half again, this many times, so
-# the chain ends on an eighth of a task. A fit per file keeps whole tasks: its chain, not its
-# scans, is the long pole, and more tasks only add hand-offs.
+# A chain of fit batches (many small files) waits on its scans, and nothing overlaps the fits of
+# the data the workers scan last: the last task of each worker is halved, and the last halves
+# again, this many times, so the chain ends on eighths of a task. A fit per file keeps whole
+# tasks: its chain, not its scans, is the long pole, and more tasks only add hand-offs.
 TAIL_HALVINGS = 3
 # Batches stay in worker memory when the delta, decoded, needs at most this share of it.
 KEEP_SHARE = 0.25
@@ -189,7 +189,7 @@ class DeltaScan:
         else:
             batches = coalesce(list(selected), _file_bytes, max(1, batch_bytes))
             tasks = coalesce(batches, lambda batch: sum(map(_file_bytes, batch)), budget)
-            self.fit_batches = tapered(tasks, TAIL_HALVINGS if yield_to_fits else 0)
+            self.fit_batches = tapered(tasks, TAIL_HALVINGS if yield_to_fits else 0, workers)
             self.parts = [[part for batch in task for part in batch] for task in self.fit_batches]
         self.sample_every = sample_step(total, len(contract.columns))
         pinned = lineage.classes or declared_classes
