@@ -225,8 +225,9 @@ class TrainingOptions:
         if self.early_stopping_rounds is not None and self.validation is None:
             raise ConfigurationError(
                 "The 'early_stopping_rounds' option needs a 'validation' dataset to stop on; "
-                "pass --validation URL too.",
+                "set the 'validation' option too.",
                 option="early_stopping_rounds",
+                options=("validation",),
             )
 
     def check_strategy(self, strategy: str, *, model: str) -> None:

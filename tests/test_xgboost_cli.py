@@ -46,14 +46,28 @@ def test_init_pins_the_xgboost_options(tmp_path: Path, data_dir: Path) -> None:
     ("extra", "message"),
     [
         (["--replay-fraction", "1.5"], "--replay-fraction option must be a number in"),
-        (["--early-stopping-rounds", "5"], "needs a 'validation' dataset"),
-        (["--param", "n_estimators=50"], "'n_estimators' parameter is set by distinc"),
+        (
+            ["--early-stopping-rounds", "5"],
+            "The --early-stopping-rounds option needs a --validation dataset to stop on; set the "
+            "--validation option too.",
+        ),
+        (
+            ["--param", "n_estimators=50"],
+            "The 'n_estimators' parameter is set by distinc for the xgboost strategy; use the "
+            "--rounds and --update-rounds options instead.",
+        ),
+        (
+            ["--param", "early_stopping_rounds=5"],
+            "The 'early_stopping_rounds' parameter is set by distinc for the xgboost strategy; use "
+            "the --early-stopping-rounds and --validation options instead.",
+        ),
         (["--param", "max_depth=-3"], "refuses the parameter 'max_depth' (-3): value -3 for"),
         (["--param", "learning_rate=abc"], "refuses the parameter 'learning_rate' ('abc')"),
         (["--param", "tree_method=bogus"], "refuses the parameter 'tree_method' ('bogus')"),
         (
             ["--param", "booster=gblinear", "--xgb-mode", "refresh"],
-            "refuses the parameter 'booster' ('gblinear') with --xgb-mode refresh: Unknown",
+            "refuses the parameter 'booster' ('gblinear') with the --xgb-mode option 'refresh': "
+            "Unknown",
         ),
         (["--param", "no_such_param=1"], "does not use the parameter 'no_such_param'"),
     ],

@@ -25,7 +25,7 @@ from distinc.trainers.boosting.rows import Rows
         ({"xgb_mode": "grow"}, r"'xgb_mode' option must be one of \['add', 'refresh'"),
         ({"rounds": 0}, "'rounds' option must be an int >= 1"),
         ({"decay_half_life": 0}, "'decay_half_life' option must be None or a number > 0"),
-        ({"early_stopping_rounds": 5}, "needs a 'validation' dataset"),
+        ({"early_stopping_rounds": 5}, "needs a 'validation' dataset to stop on; set the 'valid"),
     ],
 )
 def test_options_are_validated_once(options: dict[str, object], message: str) -> None:
@@ -49,7 +49,8 @@ def test_options_survive_the_spec_round_trip() -> None:
 
 
 def test_parameters_distinc_drives_are_refused() -> None:
-    with pytest.raises(ConfigurationError, match="'n_estimators'.*use --rounds"):
+    # in the Python API's terms; the CLI spells the options as its flags
+    with pytest.raises(ConfigurationError, match="'n_estimators'.*use the 'rounds' and 'update_r"):
         check_params({"n_estimators": 10}, "classification")
     with pytest.raises(ConfigurationError, match="must be 'binary:logistic' or 'multi:softprob'"):
         check_params({"objective": "multi:softmax"}, "classification")

@@ -152,3 +152,20 @@ def test_a_validation_path_that_does_not_exist_is_refused_at_init(tmp_path: Path
             options=distinc.TrainingOptions(validation=str(tmp_path / "absent")),
         )
     assert not (tmp_path / "store").exists()
+
+
+def test_refusals_in_the_python_api_name_options_not_flags(tmp_path: Path) -> None:
+    data = regression_data(tmp_path / "data", lambda frame: frame["x0"])
+    with pytest.raises(ConfigurationError) as refused:
+        distinc.init(
+            str(tmp_path / "store"),
+            data=str(data),
+            target="label",
+            model="XGBRegressor",
+            params={"booster": "gblinear"},
+            options=distinc.TrainingOptions(rounds=3, xgb_mode="refresh"),
+        )
+    assert "refuses the parameter 'booster' ('gblinear') with the 'xgb_mode' option 'refresh'" in (
+        str(refused.value)
+    )
+    assert refused.value.details["parameter"] == "booster" and "--" not in str(refused.value)

@@ -6,6 +6,7 @@ import argparse
 import faulthandler
 import logging
 import os
+import re
 import signal
 import sys
 import traceback
@@ -266,8 +267,9 @@ def _reader_went_away() -> int:
 
 
 def in_flag_terms(exc: DistincError, args: argparse.Namespace) -> str:
-    """``exc``'s message with the option it names spelt as this command's flag for it; a flag
-    that was given is never None, so "None or" goes.
+    """``exc``'s message with the options it names (``option`` and ``options`` in its details)
+    spelt as this command's flags for them; a flag that was given is never None, so "None or"
+    goes. A quoted name followed by "parameter" is the model's parameter, and stays.
 
     Examples
     --------
@@ -276,14 +278,22 @@ def in_flag_terms(exc: DistincError, args: argparse.Namespace) -> str:
     'The --max-members option must be >= 1.'
     >>> in_flag_terms(error, argparse.Namespace())
     "The 'max_members' option must be None or >= 1."
+    >>> error = DistincError("The 'rounds' parameter is set; use the 'rounds' option.",
+    ...                      options=("rounds",))
+    >>> in_flag_terms(error, argparse.Namespace(rounds=None))
+    "The 'rounds' parameter is set; use the --rounds option."
     """
+    message = exc.message
     option = exc.details.get("option")
-    if not isinstance(option, str) or not hasattr(args, option):
-        return exc.message
-    flag = "--" + option.replace("_", "-")
-    return exc.message.replace(repr(option), flag).replace(
-        f"{flag} option must be None or ", f"{flag} option must be "
-    )
+    for name in (option, *exc.details.get("options", ())):
+        if isinstance(name, str) and hasattr(args, name):
+            flag = "--" + name.replace("_", "-")
+            message = re.sub(re.escape(repr(name)) + "(?! parameter)", flag, message)
+            if name == option:
+                message = message.replace(
+                    f"{flag} option must be None or ", f"{flag} option must be "
+                )
+    return message
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -120,8 +120,8 @@ def check_recipe(spec: ModelSpec, estimator: Any) -> None:
         )
     if spec.options.epochs > 1 and counts_rows(estimator):
         raise ConfigurationError(
-            f"--epochs applies to iterative learners (MLP, SGD...); {spec.model} counts rows, "
-            "so a second pass over a delta would count it twice.",
+            f"The 'epochs' option applies to iterative learners (MLP, SGD...); {spec.model} "
+            "counts rows, so a second pass over a delta would count it twice.",
             option="epochs",
         )
     if spec.strategy in ("stream", "merge", "ensemble"):

@@ -13,14 +13,14 @@ from distinc.estimators import build_estimator
 from distinc.exceptions import ConfigurationError
 from distinc.spec import ModelSpec
 
-# XGBoost's own knobs that distinc drives through its options; refused as --param.
+# XGBoost's own knobs that distinc drives through its options: the options to use instead.
 _OWNED = {
-    "n_estimators": "--rounds / --update-rounds",
-    "num_boost_round": "--rounds / --update-rounds",
-    "early_stopping_rounds": "--early-stopping-rounds with --validation",
-    "process_type": "--xgb-mode",
-    "updater": "--xgb-mode",
-    "num_class": "the model's classes (--classes)",
+    "n_estimators": ("rounds", "update_rounds"),
+    "num_boost_round": ("rounds", "update_rounds"),
+    "early_stopping_rounds": ("early_stopping_rounds", "validation"),
+    "process_type": ("xgb_mode",),
+    "updater": ("xgb_mode",),
+    "num_class": ("classes",),
 }
 # Classifier objectives whose output is a class probability.
 BINARY = "binary:logistic"
@@ -39,27 +39,29 @@ def check_params(params: Mapping[str, Any], task: str) -> None:
     >>> check_params({"n_estimators": 200}, "classification")
     Traceback (most recent call last):
     ...
-    distinc.exceptions.ConfigurationError: The 'n_estimators' parameter is set by distinc for ...
+    distinc.exceptions.ConfigurationError: ... use the 'rounds' and 'update_rounds' options instead.
     """
-    for name, option in _OWNED.items():
+    for name, options in _OWNED.items():
         if name in params:
             raise ConfigurationError(
-                f"The {name!r} parameter is set by distinc for the xgboost strategy; use "
-                f"{option} instead.",
-                option=name,
+                f"The {name!r} parameter is set by distinc for the xgboost strategy; use the "
+                f"{' and '.join(map(repr, options))} option{'s' if len(options) > 1 else ''} "
+                "instead.",
+                parameter=name,
+                options=options,
             )
     objective = params.get("objective")
     if task == "classification" and objective not in (None, BINARY, MULTI):
         raise ConfigurationError(
             f"The 'objective' parameter of an XGBoost classifier must be {BINARY!r} or "
             f"{MULTI!r} (distinc predicts class probabilities). Got {objective!r} instead.",
-            option="objective",
+            parameter="objective",
         )
     if task == "regression" and str(objective).startswith(("binary:", "multi:")):
         raise ConfigurationError(
             f"The objective {objective!r} is a classifier's; use XGBClassifier (or 'xgboost') "
             "for class labels.",
-            option="objective",
+            parameter="objective",
         )
 
 
@@ -87,7 +89,7 @@ def objective_params(
         raise ConfigurationError(
             f"The objective {BINARY!r} learns two classes, but the model's classes are "
             f"{list(classes or ())}; use {MULTI!r} or leave the objective out.",
-            option="objective",
+            parameter="objective",
         )
     if count == 2 and declared != MULTI:
         return {"objective": BINARY}

@@ -65,7 +65,7 @@ def label_range_problem(labels: np.ndarray, objective: str | None) -> str | None
 
 
 def check_with_xgboost(spec: ModelSpec) -> None:
-    """Train one round (and each session ``--xgb-mode`` adds) on a tiny matrix shaped like the
+    """Train one round (and each session ``xgb_mode`` adds) on a tiny matrix shaped like the
     model's data; refuse what XGBoost refuses, parameters it ignores, and several outputs per
     row (distinc keeps one prediction per row)."""
     failure, unused, shape = _probe(spec, spec.params)
@@ -76,7 +76,7 @@ def check_with_xgboost(spec: ModelSpec) -> None:
         raise ConfigurationError(
             f"XGBoost does not use the parameter {ignored[0]!r} with these settings (a "
             "misspelt or removed name, or one for another objective or booster); remove it.",
-            option=ignored[0],
+            parameter=ignored[0],
         )
     expected = (_ROWS, len(_probe_classes(spec))) if _is_multiclass(spec) else (_ROWS,)
     if shape != expected:
@@ -85,7 +85,7 @@ def check_with_xgboost(spec: ModelSpec) -> None:
             f"With these parameters XGBoost predicts {shape[-1]} values per row ({name} "
             f"{spec.params.get(name)!r}); distinc keeps one prediction per row, so give one "
             "quantile (or one target) per store.",
-            option=name,
+            parameter=name,
         )
 
 
@@ -104,10 +104,12 @@ def _refusal(spec: ModelSpec, session: Session, exc: Exception) -> Configuration
         if culprit is not None
         else f"the parameters {dict(spec.params)}"
     )
-    mode = f" with --xgb-mode {spec.options.xgb_mode}" if session.kind == "refresh" else ""
+    refresh = session.kind == "refresh"
+    mode = f" with the 'xgb_mode' option {spec.options.xgb_mode!r}" if refresh else ""
     return ConfigurationError(
         f"XGBoost refuses {what}{mode}: {first_line(exc).removeprefix('XGBoostError: ')}",
-        option=culprit,
+        parameter=culprit,
+        options=("xgb_mode",) if refresh else (),
     )
 
 
