@@ -121,6 +121,19 @@ def test_a_sound_run_of_classification_partitions(tmp_path: Path, keep: bool) ->
     assert profiles[2].rows == 0 and profiles[4].digest == profiles[1].digest
 
 
+def test_statistics_of_some_partitions_of_runs_are_theirs_alone(tmp_path: Path) -> None:
+    """Admission may leave partitions of a run out: the statistics then hold only the rest,
+    whether a run is left whole, cut at either end or in the middle."""
+    keys = write(tmp_path, frames(9, classes=(0, 1, 2)))
+    source = DataSource(str(tmp_path))
+    runs = scan_partitions(source, keys[:5], CLASSIFY, False, 20)
+    runs += scan_partitions(source, keys[5:], CLASSIFY, False, 20)
+    alone = [scan_partition(source, key, CLASSIFY, keep=False, sample_every=20) for key in keys]
+    assert took_the_shared_path([profile for profile, _ in runs])
+    for chosen in ([0, 1, 2, 3, 4, 5, 6, 7, 8], [1, 2, 3, 4, 5, 6, 7, 8], [0, 1, 3, 4, 5, 6, 7]):
+        assert_same_stats([runs[i][0].stats for i in chosen], [alone[i][0].stats for i in chosen])
+
+
 def test_string_labels_keep_their_values_and_order(tmp_path: Path) -> None:
     keys = write(tmp_path, frames(4, classes=("cat", "dog", "emu")))
     profiles = assert_same_scans(tmp_path, keys, CLASSIFY, keep=True, step=20)

@@ -84,11 +84,12 @@ def sample_run(
 def _stats_of_samples(parts: Sequence[PartitionSample]) -> DeltaStats:
     """The statistics of partitions sampled alike (same columns and step), sketched at once."""
     first = parts[0].run
-    summaries = matrix_summaries(np.concatenate([part.block() for part in parts]))
+    summaries = matrix_summaries(np.concatenate(_blocks(parts)))
     target = summaries.pop() if first.with_target else None
     labels: Counter[Any] = Counter()
     for part in parts:
-        labels.update(dict(part.labels))
+        for label, count in part.labels:
+            labels[label] += count
     return DeltaStats(
         rows=sum(part.rows for part in parts),
         sample_every=parts[0].sample_every,
@@ -96,6 +97,22 @@ def _stats_of_samples(parts: Sequence[PartitionSample]) -> DeltaStats:
         labels=tuple(sorted(labels.items(), key=lambda pair: repr(pair[0]))),
         target=target,
     )
+
+
+def _blocks(parts: Sequence[PartitionSample]) -> list[np.ndarray]:
+    """The sampled rows of ``parts``: a run whose partitions all count gives its rows at once."""
+    blocks: list[np.ndarray] = []
+    i = 0
+    while i < len(parts):
+        run = parts[i].run
+        members = parts[i : i + len(run.starts) - 1]
+        if len(members) == len(run.starts) - 1 and all(part.run is run for part in members):
+            blocks.append(run.rows)  # the run's every partition: its rows are theirs
+            i += len(members)
+        else:
+            blocks.append(parts[i].block())
+            i += 1
+    return blocks
 
 
 def merged_stats(parts: Iterable[PartitionStats | None]) -> DeltaStats | None:
