@@ -96,9 +96,19 @@ def small(files: dict[str, Path]) -> list[Path]:
 
 
 @pytest.mark.parametrize(
-    ("per_worker", "halvings", "tasks"),
-    [(64, 0, len(GROUPS)), (1, 0, 2), (1, scanning.TAIL_HALVINGS, 4)],
-    ids=["a task per group", "tasks of groups", "tasks of groups, each worker's last split"],
+    ("per_worker", "halvings", "width", "tasks"),
+    [
+        (64, 0, 2, len(GROUPS)),
+        (1, 0, 2, 2),
+        (1, scanning.TAIL_HALVINGS, 2, 4),
+        (1, scanning.TAIL_HALVINGS, 1, 3),
+    ],
+    ids=[
+        "a task per group",
+        "tasks of groups",
+        "tasks of groups, each worker's last split",
+        "tasks of groups, the last split",
+    ],
 )
 @pytest.mark.parametrize("arrival", ["kept", "read ahead", "read by the fit task"])
 def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
@@ -109,12 +119,15 @@ def test_each_group_is_one_partial_fit_call_and_every_file_keeps_its_record(
     arrival: str,
     per_worker: int,
     halvings: int,
+    width: int,
     tasks: int,
 ) -> None:
     # a task per group, or half the delta's bytes per task (the first two groups, then the
-    # rest); split for the chain's tail, each of the two workers' tasks becomes a task per group
+    # rest); split for the chain's tail, each of the two workers' tasks becomes a task per group,
+    # or the last one only when the split spans one worker
     monkeypatch.setattr(scanning, "CHAIN_TASKS_PER_WORKER", per_worker)
     monkeypatch.setattr(scanning, "TAIL_HALVINGS", halvings)
+    monkeypatch.setattr(scanning, "TAIL_WIDTH", width)
     if arrival != "kept":
         monkeypatch.setattr(scanning, "KEEP_SHARE", 0.0)
     if arrival == "read by the fit task":

@@ -39,10 +39,13 @@ TASKS_PER_WORKER = 8
 # whose scans run behind its fits anyway, gets fewer, larger tasks.
 CHAIN_TASKS_PER_WORKER = 3
 # A chain of fit batches (many small files) waits on its scans, and nothing overlaps the fits of
-# the data the workers scan last: the last task of each worker is halved, and the last halves
-# again, this many times, so the chain ends on eighths of a task. A fit per file keeps whole
-# tasks: its chain, not its scans, is the long pole, and more tasks only add hand-offs.
+# the data the workers scan last: the last task of each worker (of TAIL_WIDTH at most) is
+# halved, and the last halves again, this many times, so the chain ends on eighths of a task. A
+# fit per file keeps whole tasks: its chain, not its scans, is the long pole, and more tasks
+# only add hand-offs. So do many workers: their scans outpace the one chain, whose backlog is
+# then the tail, and eight pieces of each worker's last task would add a hand-off apiece.
 TAIL_HALVINGS = 3
+TAIL_WIDTH = 2
 # Batches stay in worker memory when the delta, decoded, needs at most this share of it.
 KEEP_SHARE = 0.25
 DECODED_PER_FILE_BYTE = 4
@@ -189,7 +192,8 @@ class DeltaScan:
         else:
             batches = coalesce(list(selected), _file_bytes, max(1, batch_bytes))
             tasks = coalesce(batches, lambda batch: sum(map(_file_bytes, batch)), budget)
-            self.fit_batches = tapered(tasks, TAIL_HALVINGS if yield_to_fits else 0, workers)
+            halvings = TAIL_HALVINGS if yield_to_fits else 0
+            self.fit_batches = tapered(tasks, halvings, min(workers, TAIL_WIDTH))
             self.parts = [[part for batch in task for part in batch] for task in self.fit_batches]
         self.sample_every = sample_step(total, len(contract.columns))
         pinned = lineage.classes or declared_classes
