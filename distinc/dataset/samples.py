@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import groupby, pairwise
 from typing import Any
 
 import numpy as np
@@ -102,16 +102,13 @@ def _stats_of_samples(parts: Sequence[PartitionSample]) -> DeltaStats:
 def _blocks(parts: Sequence[PartitionSample]) -> list[np.ndarray]:
     """The sampled rows of ``parts``: a run whose partitions all count gives its rows at once."""
     blocks: list[np.ndarray] = []
-    i = 0
-    while i < len(parts):
-        run = parts[i].run
-        members = parts[i : i + len(run.starts) - 1]
-        if len(members) == len(run.starts) - 1 and all(part.run is run for part in members):
-            blocks.append(run.rows)  # the run's every partition: its rows are theirs
-            i += len(members)
+    # RunSample compares by identity, so each group is one run's partitions, in a row
+    for run, group in groupby(parts, key=lambda part: part.run):
+        members = list(group)
+        if len(members) == len(run.starts) - 1:
+            blocks.append(run.rows)
         else:
-            blocks.append(parts[i].block())
-            i += 1
+            blocks += [part.block() for part in members]
     return blocks
 
 
