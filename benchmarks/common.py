@@ -97,10 +97,7 @@ def report(title: str, outcomes: list[Outcome], *, as_json: bool = False) -> lis
     Each JSON item is ``{"name", "value", "target", "holds", "detail"}``.
     """
     print(f"\n== {title} ==")
-    for outcome in outcomes:
-        print(outcome.line())
-    if as_json:
-        print(json.dumps([dataclasses.asdict(outcome) for outcome in outcomes]), flush=True)
+    publish(outcomes, as_json=as_json)
     return outcomes
 
 
