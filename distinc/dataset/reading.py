@@ -116,11 +116,6 @@ def read_table(
         ) from exc
 
 
-# Rows per block when the columns are interleaved into rows: a block of every column stays in
-# cache while it is transposed.
-ROW_BLOCK = 2048
-
-
 def feature_matrix(
     table: pa.Table,
     features: Sequence[str],
@@ -128,29 +123,22 @@ def feature_matrix(
 ) -> np.ndarray:
     """A C-ordered float64 matrix of ``features``, in the pinned order.
 
-    Features named in ``vocabularies`` become their category codes. The matrix is filled a block
-    of rows at a time, every column's slice of the block copied then transposed in cache: no
-    second matrix-sized buffer, and about twice as fast as stacking whole columns and
-    transposing the stack (fresh pages for the stack cost as much as the copies). Arrow's
-    ``RecordBatch.to_tensor`` writes a column at a time, 2.2 times as slow for 28 columns, and
-    its default pool (mimalloc) keeps freed pages until it next allocates, so a worker paused
-    for memory would stay paused: the matrix is NumPy's, from glibc.
+    Features named in ``vocabularies`` become their category codes. Each column is copied into
+    its strided place in NumPy's C loop: in a worker, 5.6 ms for 100,000 rows of 28 features,
+    where interleaving blocks of rows in cache took 7.9 ms (its Python loop ran per block and
+    column) and stacking whole columns and transposing the stack more. Arrow's
+    ``RecordBatch.to_tensor`` was slower still, and its default pool (mimalloc) keeps freed pages
+    until it next allocates, so a worker paused for memory would stay paused: the matrix is
+    NumPy's, from glibc.
     """
     vocabularies = vocabularies or {}
-    columns = [
-        category_codes(table.column(name), vocabularies[name])
-        if name in vocabularies
-        else table.column(name).to_numpy(zero_copy_only=False)
-        for name in features
-    ]
-    rows = table.num_rows
-    matrix = np.empty((rows, len(columns)), dtype=np.float64)
-    block = np.empty((len(columns), min(rows, ROW_BLOCK)), dtype=np.float64)
-    for start in range(0, rows, ROW_BLOCK):
-        stop = min(rows, start + ROW_BLOCK)
-        for j, column in enumerate(columns):
-            block[j, : stop - start] = column[start:stop]
-        matrix[start:stop] = block[:, : stop - start].T
+    matrix = np.empty((table.num_rows, len(features)), dtype=np.float64)
+    for j, name in enumerate(features):
+        matrix[:, j] = (
+            category_codes(table.column(name), vocabularies[name])
+            if name in vocabularies
+            else table.column(name).to_numpy(zero_copy_only=False)
+        )
     return matrix
 
 
