@@ -7,19 +7,21 @@ from typing import Any
 
 from distinc.cli.parsing import parse_storage_pairs
 
+# Each storage flag by its destination: the keyword of ``distinc.open``, so that an error naming
+# the keyword reads as the flag on the command line.
 _STORAGE_FLAGS = {
-    "storage_option": ("--storage-option", "storage_options"),
-    "store_option": ("--store-option", "store_options"),
-    "data_option": ("--data-option", "data_options"),
-    "out_option": ("--out-option", "output_options"),
+    "storage_options": "--storage-option",
+    "store_options": "--store-option",
+    "data_options": "--data-option",
+    "output_options": "--out-option",
 }
 
 
 def storage_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The storage flags a command was given, as keyword arguments of ``distinc.open``."""
     return {
-        keyword: parse_storage_pairs(getattr(args, name), flag)
-        for name, (flag, keyword) in _STORAGE_FLAGS.items()
+        name: parse_storage_pairs(getattr(args, name), flag)
+        for name, flag in _STORAGE_FLAGS.items()
         if hasattr(args, name)
     }
 
@@ -229,6 +231,7 @@ def add_storage(parser: argparse.ArgumentParser, *, data: bool = True, out: bool
     where = " and ".join([", ".join(places[:-1]), places[-1]] if len(places) > 1 else places)
     group.add_argument(
         "--storage-option",
+        dest="storage_options",
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -236,6 +239,7 @@ def add_storage(parser: argparse.ArgumentParser, *, data: bool = True, out: bool
     )
     group.add_argument(
         "--store-option",
+        dest="store_options",
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -245,6 +249,7 @@ def add_storage(parser: argparse.ArgumentParser, *, data: bool = True, out: bool
     if data:
         group.add_argument(
             "--data-option",
+            dest="data_options",
             action="append",
             default=[],
             metavar="KEY=VALUE",
@@ -255,6 +260,7 @@ def add_storage(parser: argparse.ArgumentParser, *, data: bool = True, out: bool
     if out:
         group.add_argument(
             "--out-option",
+            dest="output_options",
             action="append",
             default=[],
             metavar="KEY=VALUE",

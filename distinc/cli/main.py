@@ -10,7 +10,7 @@ import re
 import signal
 import sys
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from distinc.cli.commands import (
@@ -266,30 +266,49 @@ def _reader_went_away() -> int:
     return EXIT_READER_GONE
 
 
-def in_flag_terms(exc: DistincError, args: argparse.Namespace) -> str:
+def command_flags(parser: argparse.ArgumentParser) -> dict[str, str]:
+    """Every command's flags by destination, which is the name the Python API gives the option:
+    an error raised in one command may name another's (an update refused for an undeclared
+    class names init's --classes)."""
+    return {
+        action.dest: max(action.option_strings, key=len)
+        for commands in parser._actions
+        if isinstance(commands, argparse._SubParsersAction)
+        for command in commands.choices.values()
+        for action in command._actions
+        if action.option_strings
+    }
+
+
+def in_flag_terms(exc: DistincError, args: argparse.Namespace, flags: Mapping[str, str]) -> str:
     """``exc``'s message with the options it names (``option`` and ``options`` in its details)
-    spelt as this command's flags for them; a flag that was given is never None, so "None or"
-    goes. A quoted name followed by "parameter" is the model's parameter, and stays.
+    spelt as their ``flags`` (flag by the Python API's name); a flag that was given in ``args``
+    is never None, so "None or" goes. A quoted name followed by "parameter" is the model's
+    parameter, and stays.
 
     Examples
     --------
+    >>> flags = {"max_members": "--max-members", "storage_options": "--storage-option"}
     >>> error = DistincError("The 'max_members' option must be None or >= 1.", option="max_members")
-    >>> in_flag_terms(error, argparse.Namespace(max_members=0))
+    >>> in_flag_terms(error, argparse.Namespace(max_members=0), flags)
     'The --max-members option must be >= 1.'
-    >>> in_flag_terms(error, argparse.Namespace())
+    >>> in_flag_terms(error, argparse.Namespace(), {})
     "The 'max_members' option must be None or >= 1."
     >>> error = DistincError("The 'rounds' parameter is set; use the 'rounds' option.",
     ...                      options=("rounds",))
-    >>> in_flag_terms(error, argparse.Namespace(rounds=None))
+    >>> in_flag_terms(error, argparse.Namespace(), {"rounds": "--rounds"})
     "The 'rounds' parameter is set; use the --rounds option."
+    >>> error = DistincError("Pass it in 'storage_options'.", options=("storage_options",))
+    >>> in_flag_terms(error, argparse.Namespace(), flags)
+    'Pass it in --storage-option.'
     """
     message = exc.message
     option = exc.details.get("option")
     for name in (option, *exc.details.get("options", ())):
-        if isinstance(name, str) and hasattr(args, name):
-            flag = "--" + name.replace("_", "-")
+        if isinstance(name, str) and name in flags:
+            flag = flags[name]
             message = re.sub(re.escape(repr(name)) + "(?! parameter)", flag, message)
-            if name == option:
+            if name == option and getattr(args, name, None) is not None:
                 message = message.replace(
                     f"{flag} option must be None or ", f"{flag} option must be "
                 )
@@ -313,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return _reader_went_away()
     except DistincError as exc:
-        print(f"distinc: error: {in_flag_terms(exc, args)}", file=sys.stderr)
+        print(f"distinc: error: {in_flag_terms(exc, args, command_flags(parser))}", file=sys.stderr)
         if args.traceback:
             traceback.print_exc()
         return 1
