@@ -264,7 +264,8 @@ class IncrementalModel:
         """
         digest = None
         if holdout is not None:
-            digest = Holdout.at(holdout, storage_options or self.spec.storage_options).digest
+            options = storage_options or self.spec.storage_options
+            digest = Holdout.at(holdout, options, option="holdout").digest
         return write_report(collect(self.store, holdout_digest=digest), out)
 
     def rollback(self, to: int, *, single_writer: bool = False) -> LedgerEntry:

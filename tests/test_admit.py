@@ -70,7 +70,7 @@ def test_declared_classes_win_over_inference() -> None:
 def test_unseen_label_names_partition_and_label() -> None:
     with pytest.raises(UnseenLabelError, match=r"'b'.*label 7 \(2 rows\)") as info:
         run(profile("a"), profile("b", labels=((7, 2),)), declared_classes=(0, 1))
-    assert info.value.details == {"partition": "b", "label": 7}
+    assert info.value.details == {"partition": "b", "label": 7, "options": ("classes",)}
 
 
 def test_joined_problems_read_as_sentences() -> None:

@@ -131,6 +131,9 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path: Path, data_dir: Path) 
     )
     assert result.returncode == 1
     assert "Cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in result.stderr
+    assert "Check the address (from the --scheduler option, $DASK_SCHEDULER_ADDRESS" in (
+        result.stderr
+    )
 
 
 @pytest.mark.parametrize("address", ["localhost", "tcp://127.0.0.1:port", "foo://127.0.0.1:1"])

@@ -142,6 +142,13 @@ def test_an_unseen_label_names_the_version_that_never_learned_it(
     write_partition(holdout, "h.parquet", make_frame(200, seed=3, classes=(0, 1, 2)))
     with pytest.raises(UnseenLabelError, match=r"^Partition 'h.parquet' has label 2") as error:
         evaluate_versions(model.store, str(holdout), client=client)
-    assert "It is version 1 that did not learn it" in str(error.value)
-    assert error.value.details == {"partition": "h.parquet", "label": 2, "version": 1}
+    assert (
+        "It is version 1 that did not learn it; the 'version' option evaluates one version only."
+    ) in str(error.value)
+    assert error.value.details == {
+        "partition": "h.parquet",
+        "label": 2,
+        "version": 1,
+        "options": ("version",),
+    }
     assert evaluate_versions(model.store, str(holdout), versions=[2], client=client)

@@ -66,6 +66,6 @@ def test_a_new_label_is_caught_before_training(
     write_partition(data, "c.parquet", counts(120, 3, (0, 1, 2)))
     with pytest.raises(UnseenLabelError, match=r"'c.parquet' has label 2 \(\d+ rows\)") as info:
         model.update(client=client)
-    assert info.value.details == {"partition": "c.parquet", "label": 2}
+    assert info.value.details == {"partition": "c.parquet", "label": 2, "options": ("classes",)}
     assert model.version == 1 and before == sorted((tmp_path / "store" / "ledger").iterdir())
     assert list(model.model().classes_) == [0, 1]

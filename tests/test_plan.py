@@ -99,9 +99,9 @@ def test_modified_partition_skipped_by_policy_is_not_reported_again() -> None:
 
 def test_select_refuses_modified_and_missing_by_default() -> None:
     plan = Plan(new=(part("n"),), modified=(part("m"),))
-    with pytest.raises(PartitionChangedError, match="'m'.*--on-modified"):
+    with pytest.raises(PartitionChangedError, match="'m'.*the 'on_modified' option 'skip'"):
         select(plan)
-    with pytest.raises(PartitionMissingError, match="'gone'.*--on-missing"):
+    with pytest.raises(PartitionMissingError, match="'gone'.*the 'on_missing' option 'warn'"):
         select(Plan(missing=("gone",)))
 
 

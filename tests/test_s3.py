@@ -163,7 +163,7 @@ def test_missing_or_wrong_credentials_are_one_clear_line(s3: S3Server, bucket: s
     store_only = run_bare("status", store, *s3.flags("--store-option"))
     assert store_only.returncode == 1
     assert f"Access to the data at {data!r} was refused" in store_only.stderr
-    assert "--data-option" in store_only.stderr
+    assert "Give its credentials in --storage-option or --data-option," in store_only.stderr
     both = run_bare("status", store, *s3.flags("--store-option"), *s3.flags("--data-option"))
     assert both.returncode == 0, both.stderr
 

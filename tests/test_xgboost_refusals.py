@@ -143,7 +143,9 @@ def test_a_validation_set_the_model_cannot_take_fails_before_training(
 def test_a_validation_path_that_does_not_exist_is_refused_at_init(tmp_path: Path) -> None:
     data = tmp_path / "data"
     write_partition(data, "a.parquet", make_frame(100, seed=1))
-    with pytest.raises(DataError, match="No data at .*absent.*Check --validation"):
+    with pytest.raises(
+        DataError, match="No data at .*absent.*Check 'validation' and any 'storage_op"
+    ):
         distinc.init(
             str(tmp_path / "store"),
             data=str(data),

@@ -21,12 +21,14 @@ def access_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
-def refused(what: str, url: str, error: BaseException, *, flag: str) -> StorageAccessError:
-    """The error for ``what`` at ``url`` refusing access; ``flag`` is the location's option."""
+def refused(what: str, url: str, error: BaseException, *, option: str) -> StorageAccessError:
+    """The error for ``what`` at ``url`` refusing access; ``option`` holds the location's own
+    storage options (``store_options``, ``data_options``)."""
     return StorageAccessError(
         f"Access to {what} at {url!r} was refused ({type(error).__name__}: {error}). Give its "
-        f"credentials with --storage-option or {flag} KEY=VALUE, the distinc storage settings, "
-        "or the backend's own environment (for S3: AWS_ACCESS_KEY_ID and "
-        "AWS_SECRET_ACCESS_KEY, or ~/.aws).",
+        f"credentials in 'storage_options' or {option!r}, the distinc storage settings, or the "
+        "backend's own environment (for S3: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or "
+        "~/.aws).",
         url=url,
+        options=("storage_options", option),
     )

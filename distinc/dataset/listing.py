@@ -13,7 +13,7 @@ from fsspec import AbstractFileSystem
 from fsspec.implementations.local import LocalFileSystem
 
 from distinc.dataset.access import access_errors, refused
-from distinc.dataset.partition import DataSource, Fingerprint, Partition
+from distinc.dataset.partition import DataSource, Fingerprint, Partition, absolute_location
 from distinc.exceptions import ConfigurationError, DataError
 
 PARQUET_SUFFIXES = (".parquet", ".parq", ".pq")
@@ -226,31 +226,33 @@ def files_since(
 
 
 def list_files(
-    source: DataSource, *, since: tuple[str, ...] | None = None, flag: str = "--data"
+    source: DataSource, *, since: tuple[str, ...] | None = None, option: str = "data"
 ) -> dict[str, tuple[int, str]]:
     """Every Parquet file below ``source`` as ``key -> (size, token)``, in no particular order.
 
     The raw form of ``list_partitions``, for callers that handle a hundred thousand files and
     need ``Partition`` values for only a few of them (planning). With ``since`` (a folder, as
-    ``newest_folder`` gives it) only that folder and the folders after it are listed. ``flag``
-    is the option that named ``source``, for the error when it does not exist.
+    ``newest_folder`` gives it) only that folder and the folders after it are listed. ``option``
+    is the one that named ``source``, for the error when it does not exist.
     """
     fs, root = source.filesystem()
     try:
         if fs.exists(root):
             return files_below(fs, root) if since is None else files_since(fs, root, since)
     except access_errors() as exc:
-        raise refused("the data", source.url, exc, flag="--data-option") from exc
+        raise refused("the data", source.url, exc, option="data_options") from exc
+    # The absolute path: a relative one spelt like the option ('data') would read as its flag.
     raise DataError(
-        f"No data at {source.url!r}: the path does not exist. Check {flag} and any "
-        "--storage-option needed to reach it.",
+        f"No data at {absolute_location(source.url)!r}: the path does not exist. Check "
+        f"{option!r} and any 'storage_options' needed to reach it.",
         url=source.url,
+        options=(option, "storage_options"),
     )
 
 
-def list_partitions(source: DataSource, *, flag: str = "--data") -> tuple[Partition, ...]:
+def list_partitions(source: DataSource, *, option: str = "data") -> tuple[Partition, ...]:
     """Every Parquet file below ``source``, sorted by key, with its fingerprint."""
-    files = list_files(source, flag=flag)
+    files = list_files(source, option=option)
     return tuple(Partition(key, Fingerprint(*files[key])) for key in sorted(files))
 
 

@@ -180,9 +180,10 @@ def _own_client(address: str | None) -> Iterator[Any]:
         except (OSError, TimeoutError, ValueError) as exc:  # ValueError: a malformed address
             raise ClusterError(
                 f"Cannot reach the Dask scheduler at {address!r} ({exc}). Check the address "
-                "(from --scheduler, $DASK_SCHEDULER_ADDRESS or the distinc.scheduler setting), "
-                "or leave it out to run on a local cluster.",
+                "(from the 'scheduler' option, $DASK_SCHEDULER_ADDRESS or the distinc.scheduler "
+                "setting), or leave it out to run on a local cluster.",
                 address=address,
+                options=("scheduler",),
             ) from exc
         with remote:
             logger.info("connected to %s (dashboard: %s)", address, remote.dashboard_link)

@@ -39,7 +39,7 @@ def compare(
     head = lineage.head
     if head is None:
         raise VersionNotFoundError("The store has no versions yet; run an update first.")
-    place = Holdout.at(holdout, storage_options or store.spec.storage_options)
+    place = Holdout.at(holdout, storage_options or store.spec.storage_options, option="holdout")
     known = stored_evaluation(store, place.digest, head.version)
     spec = store.spec
     with dask_client(scheduler, client=client) as dask:

@@ -37,9 +37,10 @@ class Holdout:
     partitions: int
 
     @classmethod
-    def at(cls, url: str, storage_options: dict[str, Any]) -> Holdout:
+    def at(cls, url: str, storage_options: dict[str, Any], *, option: str = "data") -> Holdout:
+        """The holdout at ``url``, named by ``option`` (``holdout`` for compare and report)."""
         source = DataSource(url, dict(storage_options))
-        listed = list_partitions(source)
+        listed = list_partitions(source, option=option)
         if not listed:
             raise DataError(f"No Parquet files under the holdout {url!r}.", url=url)
         return cls(url, source, listing_digest(listed), len(listed))
@@ -78,9 +79,9 @@ def score_entries(
         versions = [entry.version for entry in list(groups.values())[position]]
         raise UnseenLabelError(
             f"{exc.message} It is version {', '.join(map(str, versions))} that did not learn "
-            "it; --version N evaluates one version only.",
+            "it; the 'version' option evaluates one version only.",
             version=versions[0],
-            **exc.details,
+            **{**exc.details, "options": (*exc.details.get("options", ()), "version")},
         ) from exc
     return {
         entry.version: metrics

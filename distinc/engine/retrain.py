@@ -69,8 +69,10 @@ def learned_partitions(source: DataSource, lineage: Lineage) -> list[Partition]:
     if changed:
         raise PartitionChangedError(
             f"Partition(s) {changed[:5]} changed since version {version} learned them, so a "
-            "retrain would learn other data. Update first (--on-modified retrain), then compare.",
+            "retrain would learn other data. Update first with the 'on_modified' option "
+            "'retrain', then compare.",
             partitions=changed,
+            options=("on_modified",),
         )
     return [listed[key] for key in sorted(lineage.trained)]
 

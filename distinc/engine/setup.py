@@ -57,14 +57,16 @@ def _choose_features(
     if target is not None and target in chosen:
         raise ConfigurationError(
             f"The target column {target!r} is listed as a feature; a model must not see its "
-            "own label. Leave it out of --features.",
+            "own label. Leave it out of 'features'.",
             column=target,
+            option="features",
         )
     twice = sorted({name for name in chosen if chosen.count(name) > 1})
     if twice:
         raise ConfigurationError(
-            f"The feature column {twice[0]!r} is listed more than once in --features.",
+            f"The feature column {twice[0]!r} is listed more than once in 'features'.",
             column=twice[0],
+            option="features",
         )
     for name in chosen:
         if name not in columns:
@@ -77,11 +79,15 @@ def _choose_features(
             raise ConfigurationError(
                 f"The feature column {name!r} is {columns[name]} in partition {first!r}; "
                 "features must be numeric, boolean, string or dictionary columns. Leave it out "
-                "with --features, or convert it when writing the data.",
+                "with the 'features' option, or convert it when writing the data.",
                 column=name,
+                options=("features",),
             )
     if not chosen:
-        raise ConfigurationError("The model would have no feature columns; pass --features.")
+        raise ConfigurationError(
+            "The model would have no feature columns; name them with the 'features' option.",
+            option="features",
+        )
     return tuple(chosen), tuple(columns[name] for name in chosen)
 
 
@@ -169,10 +175,16 @@ def _choose_categorical(
     if chosen and not trainer_for(strategy).supports_categorical:
         raise ConfigurationError(
             f"{model} with the {strategy!r} strategy cannot learn categorical features yet; "
-            f"{list(chosen)} are categorical. Leave them out with --features.",
+            f"{list(chosen)} are categorical. Leave them out with the 'features' option.",
             column=chosen[0],
+            options=("features",),
         )
     return chosen
+
+
+def _with_article(task: str) -> str:
+    """``task`` with its article: "a regression", "an unsupervised"."""
+    return f"an {task}" if task[0] in "aeiou" else f"a {task}"
 
 
 def _usable_strategies(path: str, estimator: Any) -> list[str]:
@@ -218,9 +230,16 @@ def initialise(
     estimator = build_estimator(path, params)
     task = task_of(estimator)
     if task != "unsupervised" and target is None:
-        raise ConfigurationError(f"{model} is a {task} model: name its label column with --target.")
+        raise ConfigurationError(
+            f"{model} is {_with_article(task)} model: name its label column with the 'target' "
+            "option.",
+            option="target",
+        )
     if classes is not None and task != "classification":
-        raise ConfigurationError(f"--classes applies to classifiers; {model} is a {task} model.")
+        raise ConfigurationError(
+            f"The 'classes' option applies to classifiers; {model} is {_with_article(task)} model.",
+            option="classes",
+        )
     options = options or TrainingOptions()
     chosen = strategy or default_strategy(path, estimator)
     if strategy is None and chosen == "merge" and options.scale != "none":
@@ -234,9 +253,10 @@ def initialise(
         )
     if chosen == "xgboost" and chosen not in usable:
         raise ConfigurationError(
-            f"The 'xgboost' strategy trains XGBoost models (--model xgboost, XGBClassifier, "
-            f"XGBRegressor), not {model}; {model} can use: {usable}.",
+            f"The 'xgboost' strategy trains XGBoost models (the 'model' option 'xgboost', "
+            f"XGBClassifier or XGBRegressor), not {model}; {model} can use: {usable}.",
             strategy=chosen,
+            options=("model",),
         )
     if chosen == "stream" and not hasattr(estimator, "partial_fit"):
         raise ConfigurationError(
@@ -246,8 +266,9 @@ def initialise(
     if chosen == "merge" and not can_merge(estimator):
         raise ConfigurationError(
             f"{model} does not merge exactly; the 'merge' strategy takes naive Bayes models and "
-            "scalers. Leave --strategy out to use the default.",
+            "scalers. Leave the 'strategy' option out to use the default.",
             strategy=chosen,
+            options=("strategy",),
         )
     data = absolute_location(data)
     if options.validation is not None:

@@ -49,6 +49,7 @@ class Problem:
     partition: str
     column: str | None = None
     label: Any = None
+    options: tuple[str, ...] = ()  # the options its message names, for the CLI to spell as flags
 
     def details(self) -> dict[str, Any]:
         found = {"partition": self.partition, "column": self.column, "label": self.label}
@@ -81,7 +82,8 @@ def raise_problems(problems: Iterable[Problem]) -> None:
         others = "; ".join(problem.message for problem in ordered[1:4])
         more = f" (+{len(ordered) - 4} more)" if len(ordered) > 4 else ""
         message = f"{message} Also: {others.removesuffix('.')}{more}."
-    raise first.kind(message, **first.details())
+    options = tuple(dict.fromkeys(name for problem in ordered[:4] for name in problem.options))
+    raise first.kind(message, **first.details(), **({"options": options} if options else {}))
 
 
 @functools.lru_cache(maxsize=64)
@@ -142,9 +144,10 @@ def _label_problems(profile: PartitionProfile, classes: tuple[Any, ...]) -> list
             UnseenLabelError,
             f"Partition {profile.key!r} has label {label!r} ({counted(count, 'row')}), which is "
             f"not among the model's classes {listed(classes)}; declare every class at init "
-            "(--classes) or remove those rows.",
+            "(the 'classes' option) or remove those rows.",
             profile.key,
             label=label,
+            options=("classes",),
         )
         for label, count in profile.labels
         if label not in known
@@ -262,8 +265,8 @@ class Admitter:
             reason = f"corrupt: {profile.problem}"
             self.skipped.append(SkippedPartition(part.key, fp.size, fp.token, reason))
             self.warnings.append(
-                f"partition {part.key!r} is {profile.problem} and was skipped (--on-corrupt "
-                "skip); it is tried again once the file changes"
+                f"partition {part.key!r} is {profile.problem} and was skipped by policy; it is "
+                "tried again once the file changes"
             )
             return None
         if problems:
@@ -320,9 +323,11 @@ class Admitter:
                     f"The classes of this classifier are inferred from its first update, but its "
                     f"{len(keys)} partition(s) ({', '.join(map(repr, keys[:3]))}"
                     f"{', ...' if len(keys) > 3 else ''}) hold only the label {classes[0]!r}. "
-                    "Declare every class at init (--classes a,b,...) or add data with the others.",
+                    "Declare every class at init (the 'classes' option) or add data with the "
+                    "others.",
                     partition=keys[0],
                     label=classes[0],
+                    options=("classes",),
                 )
         categories = extend_vocabularies(self.pinned_categories, self.seen_categories)
         warnings = (*self.warnings, *map(_ignored, self.extra_columns.items()))

@@ -119,9 +119,10 @@ def select(plan: Plan, *, on_modified: str = "error", on_missing: str = "error")
         if on_missing == "error":
             raise PartitionMissingError(
                 f"Trained partition(s) {_named(keys)} are no longer in the dataset. Restore "
-                "them, or run with --on-missing warn to update anyway (the model keeps what it "
-                "learned from them).",
+                "them, or run with the 'on_missing' option 'warn' to update anyway (the model "
+                "keeps what it learned from them).",
                 partitions=keys,
+                options=("on_missing",),
             )
         warnings.append(f"trained partition(s) {_named(keys)} are missing from the dataset")
     skip_modified: tuple[Partition, ...] = ()
@@ -131,9 +132,10 @@ def select(plan: Plan, *, on_modified: str = "error", on_missing: str = "error")
         if on_modified == "error":
             raise PartitionChangedError(
                 f"Trained partition(s) {_named(keys)} changed since they were learned. Write "
-                "new data to new files; or run with --on-modified skip (ignore the change) or "
-                "--on-modified retrain (learn the new content too).",
+                "new data to new files; or run with the 'on_modified' option 'skip' (ignore the "
+                "change) or 'retrain' (learn the new content too).",
                 partitions=keys,
+                options=("on_modified",),
             )
         if on_modified == "skip":
             skip_modified = plan.modified

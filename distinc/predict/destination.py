@@ -20,15 +20,17 @@ def prepare_output(
         relation = "is" if target == data else "lies inside" if target.within(data) else "contains"
         raise ConfigurationError(
             f"The output folder {out!r} {relation} the scoring data {scoring.url!r}; "
-            "predictions written there would replace or mix with its files. Give --out a "
+            "predictions written there would replace or mix with its files. Give 'out' a "
             "folder of its own.",
             url=out,
+            options=("out",),
         )
     if target.within(Location.of(training.url, training.storage_options)):
         raise ConfigurationError(
             f"The output folder {out!r} lies inside the training data {training.url!r}; the "
-            "next update would learn the predictions as new partitions. Give --out a folder "
+            "next update would learn the predictions as new partitions. Give 'out' a folder "
             "outside it.",
             url=out,
+            options=("out",),
         )
     output_folder(out, out_options, what="predictions")

@@ -98,7 +98,7 @@ class ModelStore:
         try:
             exists = files.exists(SPEC_NAME)
         except access_errors() as exc:
-            raise refused("the store", url, exc, flag="--store-option") from exc
+            raise refused("the store", url, exc, option="store_options") from exc
         if exists:
             raise StoreExistsError(
                 f"A distinc store already exists at {url!r}; use 'distinc update' on it, or "
@@ -131,7 +131,7 @@ class ModelStore:
                 store=url,
             ) from exc
         except access_errors() as exc:
-            raise refused("the store", url, exc, flag="--store-option") from exc
+            raise refused("the store", url, exc, option="store_options") from exc
         spec = ModelSpec.from_json(text.decode())
         files.durable = durable or spec.options.durable
         return cls(files, spec)
@@ -254,8 +254,9 @@ class ModelStore:
                 f"The store {self.url!r} cannot prove create-if-absent: {problem}. Two "
                 "updaters could overwrite each other's version and lose a commit, so distinc "
                 "refuses to update it concurrently. Use a backend with conditional writes, or "
-                "run one update at a time and pass --single-writer (single_writer=True).",
+                "run one update at a time and say so with the 'single_writer' option.",
                 store=self.url,
+                options=("single_writer",),
             )
         if problem is not None:
             logger.warning(

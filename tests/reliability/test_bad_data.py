@@ -59,8 +59,8 @@ def test_a_rewritten_trained_partition_fails_the_update_naming_it(
     refused(
         store,
         "Trained partition(s) 'p1.parquet' changed since they were learned.",
-        "--on-modified skip",
-        "--on-modified retrain",
+        "or run with the --on-modified option 'skip' (ignore the change) or 'retrain' (learn "
+        "the new content too).",
         env=cli_env,
     )
 
@@ -112,7 +112,7 @@ def test_a_deleted_trained_partition_fails_the_update_naming_it(
     refused(
         store,
         "Trained partition(s) 'p2.parquet' are no longer in the dataset.",
-        "--on-missing warn",
+        "Restore them, or run with the --on-missing option 'warn' to update anyway",
         env=cli_env,
     )
 
@@ -338,7 +338,7 @@ def test_a_label_the_model_never_saw_is_refused_before_training(
         "not among the model's classes [0, 1]",
         env=cli_env,
     )
-    assert "declare every class at init (--classes)" in line
+    assert "declare every class at init (the --classes option) or remove those rows." in line
 
 
 def test_a_first_update_with_one_label_and_no_declared_classes_is_refused(
@@ -351,7 +351,7 @@ def test_a_first_update_with_one_label_and_no_declared_classes_is_refused(
     refused(
         store,
         "its 2 partition(s) ('zeros-0.parquet', 'zeros-1.parquet') hold only the label 0",
-        "Declare every class at init (--classes a,b,...)",
+        "Declare every class at init (the --classes option) or add data with the others.",
         env=cli_env,
     )
     write_partition(data, "ones.parquet", make_frame(60, seed=9).assign(label=1))

@@ -176,7 +176,7 @@ def test_a_backend_that_cannot_prove_create_if_absent_is_refused_unless_single_w
         "exclusive create of the same name overwrote the first instead of failing. Two updaters "
         "could overwrite each other's version and lose a commit, so distinc refuses to update it "
         "concurrently. Use a backend with conditional writes, or run one update at a time and "
-        "pass --single-writer (single_writer=True)."
+        "say so with the --single-writer option."
     )
     tally("unsafe backends refused")
     store = ModelStore.open(store_url)

@@ -83,7 +83,8 @@ def objective_params(
     if count < 2:
         raise ConfigurationError(
             f"An XGBoost classifier needs at least two classes; the data so far holds only "
-            f"{list(classes or ())}. Declare every class at init with --classes.",
+            f"{list(classes or ())}. Declare every class at init with the 'classes' option.",
+            options=("classes",),
         )
     if declared == BINARY and count > 2:
         raise ConfigurationError(

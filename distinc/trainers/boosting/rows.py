@@ -68,10 +68,11 @@ class LabelCoding:
             label = np.asarray(labels, dtype=object)[int(np.argmax(index < 0))]
             raise UnseenLabelError(
                 f"Partition {partition!r} has label {label!r}, which is not among the model's "
-                f"classes {listed(classes)}; declare every class at init (--classes) or remove "
-                "those rows.",
+                f"classes {listed(classes)}; declare every class at init (the 'classes' option) "
+                "or remove those rows.",
                 partition=partition,
                 label=label,
+                options=("classes",),
             )
         return index.astype(np.float32)
 
@@ -151,12 +152,13 @@ def read_many(
 def validation_keys(url: str, storage_options: dict[str, Any]) -> tuple[DataSource, list[str]]:
     """The validation dataset's source and partition keys; an empty one is an error."""
     source = DataSource(url, dict(storage_options))
-    keys = [part.key for part in list_partitions(source, flag="--validation")]
+    keys = [part.key for part in list_partitions(source, option="validation")]
     if not keys:
         raise DataError(
-            f"The validation dataset {url!r} has no Parquet files; point --validation at a "
-            "folder of Parquet files with the model's columns.",
+            f"The validation dataset {url!r} has no Parquet files; point the 'validation' "
+            "option at a folder of Parquet files with the model's columns.",
             url=url,
+            options=("validation",),
         )
     return source, keys
 
@@ -172,9 +174,10 @@ def read_validation(
         labels = label_vector(table, str(contract.target))
         encoded = coding.encode(labels, partition=key, target=str(contract.target))
     except DataError as exc:
+        options = (*exc.details.get("options", ()), "validation")
         raise type(exc)(
-            f"The validation dataset {source.url!r} (--validation): {exc.message}",
-            **{**exc.details, "url": source.url},
+            f"The validation dataset {source.url!r} (the 'validation' option): {exc.message}",
+            **{**exc.details, "url": source.url, "options": options},
         ) from exc
     return Rows(features.astype(np.float32), encoded)
 
