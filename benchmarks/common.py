@@ -91,6 +91,17 @@ def median(values: list[float]) -> float:
     return float(statistics.median(values))
 
 
+def paired_ratio(tops: list[float], bottoms: list[float]) -> tuple[float, str]:
+    """The median of each attempt's ratio ``tops[i] / bottoms[i]``, and a detail that lists them
+    with the ratio of medians: an attempt runs both sides back to back, so a spell of load from
+    other work weighs on both sides of its ratio."""
+    paired = [top / bottom for top, bottom in zip(tops, bottoms, strict=True)]
+    listed = ", ".join(f"{ratio:.2f}" for ratio in paired)
+    of_medians = median(tops) / median(bottoms)
+    detail = f"median of {len(paired)} paired ratios ({listed}; ratio of medians {of_medians:.3f})"
+    return median(paired), detail
+
+
 def report(title: str, outcomes: list[Outcome], *, as_json: bool = False) -> list[Outcome]:
     """Print the final block of a benchmark; with ``as_json``, one JSON list as the last line.
 

@@ -42,7 +42,7 @@ import pyarrow.parquet as pq
 import xxhash
 
 import distinc
-from benchmarks.common import Outcome, local_client, median, report, write_dataset
+from benchmarks.common import Outcome, local_client, median, paired_ratio, report, write_dataset
 from distinc.dataset.listing import list_files
 from distinc.dataset.partition import DataSource
 from distinc.ledger.entry import TrainedPartition
@@ -120,13 +120,9 @@ def history_growth(root: Path, *, rows: int, versions: int, repeat: int) -> list
     medians = {size: median(values) for size, values in seconds.items()}
     for size, value in medians.items():
         print(f"  median update after {size:>5} trained partitions: {value:6.3f} s")
-    longest, shortest = seconds[HISTORIES[-1]], seconds[HISTORIES[0]]
-    paired = [long / short for long, short in zip(longest, shortest, strict=True)]
-    ratio = median(paired)
-    detail = (
-        f"median of {repeat} paired ratios ({', '.join(f'{r:.2f}' for r in paired)}; ratio of "
-        f"medians {medians[HISTORIES[-1]] / medians[HISTORIES[0]]:.3f}); medians "
-        + ", ".join(f"{size:,} partitions {value:.3f} s" for size, value in medians.items())
+    ratio, paired = paired_ratio(seconds[HISTORIES[-1]], seconds[HISTORIES[0]])
+    detail = f"{paired}; medians " + ", ".join(
+        f"{size:,} partitions {value:.3f} s" for size, value in medians.items()
     )
     return [
         Outcome(

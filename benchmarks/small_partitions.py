@@ -47,7 +47,7 @@ import sklearn
 from sklearn.linear_model import SGDClassifier
 
 import distinc
-from benchmarks.common import Ratio, add_json_flag, local_client, median, publish
+from benchmarks.common import Ratio, add_json_flag, local_client, median, paired_ratio, publish
 from distinc.dataset.tasks import coalesce
 from distinc.trainers.batching import MEGABYTE
 
@@ -224,11 +224,7 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
                     if batch and layout == "small" and attempt == 0:
                         same = same_model(model, batch_loop(batches["small"]))
     medians = {run: median(values) for run, values in seconds.items()}
-    paired = [
-        small / large
-        for small, large in zip(seconds["small", mb], seconds["large", mb], strict=True)
-    ]
-    batched = median(paired)
+    batched, paired = paired_ratio(seconds["small", mb], seconds["large", mb])
     per_partition = medians["small", 0.0] / medians["large", 0.0]
     floor = median(loop["small"]) / median(loop["large"])
     reading = median(read["small"]) / median(read["large"])
@@ -245,9 +241,7 @@ def main(argv: list[str] | None = None) -> list[Ratio]:
             batched,
             "<= 1.5",
             batched <= 1.5,
-            f"median of {args.repeat} paired ratios ({', '.join(f'{r:.2f}' for r in paired)}; "
-            f"ratio of medians {medians['small', mb] / medians['large', mb]:.3f}); {calls}; "
-            f"same model as a plain loop over those batches: {same}",
+            f"{paired}; {calls}; same model as a plain loop over those batches: {same}",
         ),
         Ratio(
             "update time, 1,000-row / 100,000-row partitions, one partial_fit per partition",
