@@ -18,6 +18,7 @@ import pyarrow.compute as pc
 import xxhash
 
 from distinc.dataset.categories import distinct_values
+from distinc.dataset.labels import label_counts
 from distinc.dataset.partition import DataSource
 from distinc.dataset.reading import contract_features, label_vector, parquet_file, read_bytes
 from distinc.dataset.samples import PartitionStats
@@ -74,12 +75,6 @@ def _matrix_health(features: Sequence[str], matrix: np.ndarray) -> list[ColumnHe
         for j, name in enumerate(features)
         if missing[j] or infinite[j]
     ]
-
-
-def _label_counts(column: pa.ChunkedArray) -> tuple[tuple[Any, int], ...]:
-    counts = pc.value_counts(column.drop_null())
-    pairs = zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(), strict=True)
-    return tuple(sorted(((value, int(n)) for value, n in pairs), key=lambda p: repr(p[0])))
 
 
 def convertible(table: pa.Table, contract: ColumnContract) -> bool:
@@ -140,7 +135,7 @@ def scan_bytes(
         target_health = arrow_health(target, table.column(target))
         unhealthy += [target_health] if target_health is not None else []
         if contract.task == "classification":
-            labels = _label_counts(table.column(target))
+            labels = label_counts(table.column(target))
     categories = tuple(
         (name, distinct_values(table.column(name)))
         for name in contract.categorical

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from distinc.dataset.labels import label_counts_each
 from distinc.dataset.partition import DataSource, under
 from distinc.dataset.profile import (
     Batch,
@@ -174,22 +174,3 @@ def _scan_together(
         batch = (matrix[start:stop], None if y is None else y[start:stop]) if keep else None
         scanned.append((profile, batch))
     return scanned
-
-
-def label_counts_each(column: pa.ChunkedArray, bounds: Sequence[int]) -> list[Any]:
-    """Each partition's label counts from one hashing pass over the run's labels, with the
-    values and order a lone scan gives (``rows bounds[i]:bounds[i+1]`` are partition ``i``).
-
-    Examples
-    --------
-    >>> label_counts_each(pa.chunked_array([["b", "a", "b", "c"]]), [0, 3, 4])
-    [(('a', 1), ('b', 2)), (('c', 1),)]
-    """
-    encoded = pc.dictionary_encode(column.combine_chunks())
-    found = encoded.dictionary.to_pylist()
-    parts, kinds = len(bounds) - 1, len(found)
-    segment = np.repeat(np.arange(parts), np.diff(bounds))
-    codes = encoded.indices.to_numpy(zero_copy_only=False)
-    counts = np.bincount(segment * kinds + codes, minlength=parts * kinds).reshape(parts, kinds)
-    order = sorted(range(kinds), key=lambda j: repr(found[j]))
-    return [tuple((found[j], int(row[j])) for j in order if row[j]) for row in counts.tolist()]
