@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -63,6 +65,28 @@ def test_chunked_columns_and_category_codes() -> None:
     np.testing.assert_array_equal(matrix[:rows, 0], codes[:rows])  # "w" is not in the vocabulary
     np.testing.assert_array_equal(matrix[rows:, 0], codes[:5])
     np.testing.assert_array_equal(matrix[:, 1], np.concatenate([np.arange(rows), np.arange(5)]))
+
+
+def test_columns_in_many_chunks_give_what_one_chunk_gives() -> None:
+    rng = np.random.default_rng(3)
+    rows = 1_000
+    whole = pa.table(
+        {
+            "f": rng.normal(size=rows),
+            "i": pa.array(rng.integers(-9, 9, size=rows)),
+            "n": pa.array([None if k % 7 == 0 else k for k in range(rows)], pa.int64()),
+            "t": rng.integers(0, 2, size=rows).astype(bool),
+            "h": rng.normal(size=rows).astype(np.float32),
+        }
+    )
+    edges = [0, 0, 3, 400, 400, 999, rows]  # empty chunks too, and chunks with and without nulls
+    table = pa.concat_tables([whole.slice(a, b - a) for a, b in itertools.pairwise(edges)])
+    assert table.column("f").num_chunks == len(edges) - 1
+    names = ["t", "n", "f", "h", "i"]
+    matrix = feature_matrix(table, names)
+    assert matrix.flags.c_contiguous
+    np.testing.assert_array_equal(matrix, feature_matrix(whole.combine_chunks(), names))
+    np.testing.assert_array_equal(matrix[:, 1], [np.nan if k % 7 == 0 else k for k in range(rows)])
 
 
 def test_no_features_gives_an_empty_row_per_row() -> None:

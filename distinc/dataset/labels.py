@@ -73,4 +73,6 @@ def _counted(values: np.ndarray, low: int, kinds: int, bounds: np.ndarray) -> np
 
 def _listed(found: Sequence[Any], counts: np.ndarray) -> list[LabelCounts]:
     order = sorted(range(len(found)), key=lambda j: repr(found[j]))
-    return [tuple((found[j], int(row[j])) for j in order if row[j]) for row in counts.tolist()]
+    pairs = [(j, found[j]) for j in order]
+    # a list, not a generator, inside tuple(): this runs once per partition
+    return [tuple([(label, row[j]) for j, label in pairs if row[j]]) for row in counts.tolist()]
