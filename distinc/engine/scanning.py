@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -238,6 +239,7 @@ class DeltaScan:
         self._holders: dict[int, str | None] = {}
         self._problems: dict[str, list[Problem]] = {}
         self._judged: list[AdmittedGroup] = []
+        self._statistics: Future[DeltaStats | None] | None = None
 
     def _receive_one(self) -> None:
         future, scanned = next(self._arrivals)
@@ -293,10 +295,22 @@ class DeltaScan:
     def admission(self) -> Admission:
         if self.parts:
             self._clear_through(len(self.parts) - 1)
-        return self.admitter.result()
+        admission = self.admitter.result()
+        if self._statistics is None:
+            # They need only the admission: merged on a thread of their own, they are ready by
+            # the time the last fits are (a stream's chain of fits ends after its last scan).
+            pool = ThreadPoolExecutor(1, thread_name_prefix="distinc-statistics")
+            self._statistics = pool.submit(self._merged_statistics)
+            pool.shutdown(wait=False)
+        return admission
 
     def statistics(self) -> DeltaStats | None:
-        """The drift statistics of the admitted partitions; call after ``admission``."""
+        """The drift statistics of the admitted partitions."""
+        self.admission()
+        assert self._statistics is not None
+        return self._statistics.result()
+
+    def _merged_statistics(self) -> DeltaStats | None:
         admitted = {part.key for part in self.admitter.train}
         return merged_stats(
             profile.stats
