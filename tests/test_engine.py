@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import gc
 import shutil
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,7 @@ import pytest
 from sklearn.linear_model import SGDClassifier
 
 import distinc
+from distinc.engine.heap import collections_paused
 from distinc.exceptions import (
     CorruptPartitionError,
     InvalidValueError,
@@ -250,3 +253,39 @@ def test_an_update_leaves_older_objects_out_of_collections_only_while_it_runs(
     with pytest.raises(SchemaError):
         model.update(client=client)
     assert gc.get_freeze_count() == 0
+
+
+def test_collections_pause_until_the_last_paused_block_of_any_thread_ends() -> None:
+    entered, release = threading.Barrier(2), threading.Event()
+
+    def scan() -> None:
+        with collections_paused():
+            entered.wait()
+            release.wait()
+
+    other = threading.Thread(target=scan)
+    other.start()
+    with collections_paused():
+        entered.wait()
+    assert not gc.isenabled()  # the other thread is still in its block
+    release.set()
+    other.join()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collections_paused():
+            pass
+        assert not gc.isenabled()  # off before, off after
+    finally:
+        gc.enable()
+
+
+def test_workers_collect_again_once_an_update_has_scanned(
+    tmp_path: Path, data_dir: Path, client: Any
+) -> None:
+    new_model(tmp_path, data_dir).update(client=client)
+    assert all(client.run(gc.isenabled).values())
+    write_partition(data_dir, "part-09.parquet", make_frame(300, seed=9).drop(columns=["label"]))
+    with pytest.raises(SchemaError):
+        new_model(tmp_path / "again", data_dir).update(client=client)
+    assert all(client.run(gc.isenabled).values())

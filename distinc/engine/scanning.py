@@ -26,6 +26,7 @@ from distinc.dataset.schema import ColumnContract
 from distinc.dataset.stats import DeltaStats, sample_step
 from distinc.dataset.tasks import coalesce, tapered
 from distinc.engine.background import in_background
+from distinc.engine.heap import collections_paused
 from distinc.ledger.admit import Admission, Admitter, Problem, problems_of
 from distinc.ledger.entry import TrainedPartition
 from distinc.ledger.lineage import Lineage
@@ -112,10 +113,11 @@ def scan_task(
     ``distinc.engine.background``), so that the fits of a chain never wait for a scan, which
     take the scans waiting there by ``order`` (the task's place in the delta)."""
     scan = (source, keys, contract, keep, sample_every)
-    if background:
-        scanned = in_background(scan_partitions, *scan, order=order)
-    else:
-        scanned = scan_partitions(*scan)
+    with collections_paused():
+        if background:
+            scanned = in_background(scan_partitions, *scan, order=order)
+        else:
+            scanned = scan_partitions(*scan)
     return ScanResult(
         tuple(profile for profile, _ in scanned),
         {profile.key: batch for profile, batch in scanned},
