@@ -117,6 +117,7 @@ def test_own_local_cluster_quiets_what_only_the_dashboard_reads_unless_configure
 WORKER_VARIABLES = (
     "MALLOC_TRIM_THRESHOLD_",
     "MALLOC_MMAP_THRESHOLD_",
+    "MALLOC_ARENA_MAX",
     "NUMPY_MADVISE_HUGEPAGE",
     "GLIBC_TUNABLES",
 )
@@ -154,6 +155,7 @@ def test_own_local_cluster_workers_keep_freed_memory_up_to_a_share_of_their_limi
     assert environ == {
         "MALLOC_TRIM_THRESHOLD_": "62500000",
         "MALLOC_MMAP_THRESHOLD_": "15625000",
+        "MALLOC_ARENA_MAX": "1",
         "NUMPY_MADVISE_HUGEPAGE": "0",
         "GLIBC_TUNABLES": "glibc.malloc.tcache_count=500",
     }
@@ -164,7 +166,11 @@ def test_own_local_cluster_workers_keep_freed_memory_up_to_a_share_of_their_limi
     assert environ["MALLOC_TRIM_THRESHOLD_"] == "5000000"
     assert kept < 2**21
     # dask's own values, configured back: the array goes back to the system again
-    dasks_own = {"MALLOC_TRIM_THRESHOLD_": 65536, "MALLOC_MMAP_THRESHOLD_": None}
+    dasks_own = {
+        "MALLOC_TRIM_THRESHOLD_": 65536,
+        "MALLOC_MMAP_THRESHOLD_": None,
+        "MALLOC_ARENA_MAX": None,
+    }
     environ, kept = _worker_memory(
         "4GB", **{f"{PRE_SPAWN_ENVIRON}.{name}": value for name, value in dasks_own.items()}
     )
