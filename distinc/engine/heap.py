@@ -1,4 +1,5 @@
-"""The driver's garbage collections during a run walk only the objects the run made.
+"""Garbage collection during a run: the driver's walks only the objects the run made, and a
+worker's pauses while it scans.
 
 An update of many partitions allocates hundreds of thousands of small objects on the driver
 (the listing, profiles, verdicts, ledger records), and CPython answers with full collections
