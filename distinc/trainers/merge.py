@@ -14,8 +14,10 @@ import uuid
 from typing import Any
 
 from distinc.models.merge import merge_all
+from distinc.spec import ModelSpec
 from distinc.trainers.base import Trainer, TrainingJob, TrainingResult
 from distinc.trainers.recipe import fresh_model, with_vocabularies
+from distinc.trainers.refusals import refuse_partial_fit_params
 from distinc.trainers.resume import resuming
 from distinc.trainers.stream import fit_group
 
@@ -24,6 +26,9 @@ class MergeTrainer(Trainer):
     strategy = "merge"
     uses_batches = True
     supports_categorical = True
+
+    def check_spec(self, spec: ModelSpec) -> None:
+        refuse_partial_fit_params(spec)
 
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
         job = with_vocabularies(job)

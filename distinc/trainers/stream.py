@@ -29,12 +29,13 @@ from distinc.dataset.profile import Batch
 from distinc.dataset.reading import read_xy
 from distinc.dataset.schema import ColumnContract
 from distinc.estimators import build_estimator
+from distinc.spec import ModelSpec
 from distinc.trainers import task_faults
 from distinc.trainers.base import AdmittedGroup, Trainer, TrainingJob, TrainingResult
 from distinc.trainers.batching import joined
 from distinc.trainers.epochs import EpochDelta
 from distinc.trainers.recipe import fresh_model, with_vocabularies
-from distinc.trainers.refusals import refusals_named
+from distinc.trainers.refusals import refusals_named, refuse_partial_fit_params
 from distinc.trainers.resume import resuming
 from distinc.trainers.workers import cluster_workers
 
@@ -145,6 +146,9 @@ class StreamTrainer(Trainer):
     uses_batches = True
     chained = True
     supports_categorical = True
+
+    def check_spec(self, spec: ModelSpec) -> None:
+        refuse_partial_fit_params(spec)
 
     def train(self, job: TrainingJob, client: Any) -> TrainingResult:
         job = with_vocabularies(job)
