@@ -228,11 +228,12 @@ class IncrementalModel:
         client: Any = None,
         scheduler: str | None = None,
         progress: ProgressCallback | None = None,
+        single_writer: bool = False,
     ) -> Comparison:
         """The head next to a full retrain on the same partitions: metrics and seconds.
 
         The retrain runs on the cluster with the store's strategy and becomes the next version
-        only with ``commit=True``.
+        only with ``commit=True``; ``single_writer`` is then as for ``update``.
         """
         return compare(
             self.store,
@@ -242,6 +243,7 @@ class IncrementalModel:
             client=client,
             scheduler=scheduler,
             progress=progress,
+            single_writer=single_writer,
         )
 
     def drift(

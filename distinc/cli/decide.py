@@ -80,7 +80,11 @@ def comparison_text(c: Comparison) -> str:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     found = open_store(args).compare(
-        args.holdout, commit=args.commit, scheduler=args.scheduler, progress=_progress(args)
+        args.holdout,
+        commit=args.commit,
+        scheduler=args.scheduler,
+        progress=_progress(args),
+        single_writer=args.single_writer,
     )
     emit(args, comparison_json(found), comparison_text(found))
     return 0
@@ -200,7 +204,13 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_commands(command: Callable[..., Any]) -> None:
     """Add compare, drift and report to the ``distinc`` parser (``command`` makes a subparser)."""
-    from distinc.cli.flags import add_json, add_scheduler, add_storage, add_store
+    from distinc.cli.flags import (
+        add_json,
+        add_scheduler,
+        add_single_writer,
+        add_storage,
+        add_store,
+    )
 
     compare = command(
         "compare",
@@ -212,6 +222,7 @@ def add_commands(command: Callable[..., Any]) -> None:
     compare.add_argument(
         "--commit", action="store_true", help="commit the retrain as the next version"
     )
+    add_single_writer(compare)
     add_scheduler(compare)
     add_storage(compare)
     add_json(compare)

@@ -33,12 +33,19 @@ def compare(
     client: Any = None,
     scheduler: str | None = None,
     progress: ProgressCallback | None = None,
+    single_writer: bool = False,
 ) -> Comparison:
-    """Retrain from scratch on what the head learned; compare metrics and seconds on ``holdout``."""
+    """Retrain from scratch on what the head learned; compare metrics and seconds on ``holdout``.
+
+    ``single_writer`` is as for updates: with ``commit``, it lets the retrain be committed to a
+    backend whose create-if-absent cannot be proven.
+    """
     lineage = store.lineage()
     head = lineage.head
     if head is None:
         raise VersionNotFoundError("The store has no versions yet; run an update first.")
+    if commit:  # before the retrain, so that a refusal costs nothing
+        store.require_exclusive_create(single_writer=single_writer)
     place = Holdout.at(holdout, storage_options or store.spec.storage_options, option="holdout")
     known = stored_evaluation(store, place.digest, head.version)
     spec = store.spec

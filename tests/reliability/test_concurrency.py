@@ -203,6 +203,47 @@ def test_a_backend_that_cannot_prove_create_if_absent_is_refused_unless_single_w
     assert ModelStore.open(store_url).entry(1) == entry
 
 
+def test_compare_commits_to_an_unproven_backend_only_as_the_single_writer(
+    tmp_path: Path, client: object, cli_env: dict[str, str | None]
+) -> None:
+    """``compare --commit`` commits a retrain, so the same promise applies, and a refusal comes
+    before the retrain: nothing is trained or written."""
+    backends.register_on_workers(client)
+    data, holdout = tmp_path / "data", tmp_path / "holdout"
+    add_partitions(data, FIRST)
+    add_partitions(holdout, ["h.parquet"])
+    store_url = backends.url(tmp_path / "store", backends.OVERWRITING)
+    model = distinc.init(
+        store_url,
+        data=backends.url(data, backends.OVERWRITING),
+        target="label",
+        model="SGDClassifier",
+        classes=[0, 1],
+    )
+    assert model.update(client=client, single_writer=True).version == 1
+    store = ModelStore.open(store_url)
+    artifacts = store.files.list("artifacts")
+
+    compare = ("compare", store_url, "--holdout", str(holdout), "--commit")
+    refused = procs.run(*compare, env=cli_env)
+    assert refused.returncode == 1 and len(refused.errors) == 1, refused.describe()
+    assert refused.errors[0].startswith(f"distinc: error: The store {store_url!r} cannot prove")
+    assert refused.errors[0].endswith("say so with the --single-writer option.")
+    calls: list[object] = []
+    with pytest.raises(UnsafeBackendError, match="cannot prove create-if-absent"):
+        distinc.open(store_url).compare(
+            str(holdout), commit=True, client=client, progress=calls.append
+        )
+    assert calls == []  # refused before the retrain learned anything
+    assert store.versions() == [1] and store.files.list("artifacts") == artifacts
+
+    committed = procs.run(*compare, "--single-writer", env=cli_env)
+    assert committed.returncode == 0, committed.describe()
+    assert "committing anyway because this update is the single writer" in committed.stderr
+    assert assert_consistent(store).versions() == [1, 2]
+    assert store.entry(2).kind == "retrain"
+
+
 def test_a_backend_that_honours_exclusive_create_passes_the_probe(
     tmp_path: Path, client: object
 ) -> None:
