@@ -5,18 +5,55 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import multiprocessing
 import os
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
+
+T = TypeVar("T")
+
+# Datasets of at least this many rows are written by a process per core (spawned, so that
+# no cluster thread is forked): generating and encoding them is not what a benchmark measures.
+PARALLEL_WRITE_ROWS = 2_000_000
+
+
+def write_file(path: Path, rows: int, features: int, seed: int) -> Path:
+    """One Parquet file of ``rows`` rows: float features and a binary ``label``, from ``seed``."""
+    weights = np.random.default_rng(12345).normal(size=features)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, features))
+    signal = x @ weights / np.sqrt(features) + 0.5 * np.sin(x[:, 0] * x[:, 1])
+    frame = pd.DataFrame(x, columns=[f"f{j:02d}" for j in range(features)])
+    frame["label"] = (signal + rng.normal(scale=0.7, size=rows) > 0).astype("int64")
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def write_files(paths: list[Path], *, rows: int, features: int, seeds: list[int]) -> list[Path]:
+    """``write_file`` for each path and seed; in parallel when they hold many rows."""
+    count = len(paths)
+    if count < 2 or count * rows < PARALLEL_WRITE_ROWS:
+        pairs = zip(paths, seeds, strict=True)
+        return [write_file(path, rows, features, seed) for path, seed in pairs]
+    return in_processes(write_file, paths, [rows] * count, [features] * count, seeds)
+
+
+def in_processes(function: Callable[..., T], *arguments: list[Any]) -> list[T]:
+    """``function`` mapped over ``arguments`` by a spawned process per core (a forked one would
+    inherit a running cluster's threads)."""
+    spawn = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(cpu_count(), mp_context=spawn) as pool:
+        return list(pool.map(function, *arguments))
 
 
 def write_dataset(
@@ -24,18 +61,8 @@ def write_dataset(
 ) -> list[Path]:
     """``files`` Parquet files of ``rows`` rows: float features and a binary ``label``."""
     root.mkdir(parents=True, exist_ok=True)
-    weights = np.random.default_rng(12345).normal(size=features)
-    paths = []
-    for i in range(files):
-        rng = np.random.default_rng(seed + i)
-        x = rng.normal(size=(rows, features))
-        signal = x @ weights / np.sqrt(features) + 0.5 * np.sin(x[:, 0] * x[:, 1])
-        frame = pd.DataFrame(x, columns=[f"f{j:02d}" for j in range(features)])
-        frame["label"] = (signal + rng.normal(scale=0.7, size=rows) > 0).astype("int64")
-        path = root / f"{prefix}-{i:05d}.parquet"
-        frame.to_parquet(path, index=False)
-        paths.append(path)
-    return paths
+    paths = [root / f"{prefix}-{i:05d}.parquet" for i in range(files)]
+    return write_files(paths, rows=rows, features=features, seeds=[seed + i for i in range(files)])
 
 
 @contextmanager

@@ -20,6 +20,7 @@ XGBoost's external-memory cache is one) is printed next to it.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import tempfile
 import time
@@ -37,6 +38,7 @@ from benchmarks.common import (
     publish,
     worker_pids,
     write_dataset,
+    write_files,
 )
 from distinc.dataset.listing import list_partitions
 from distinc.dataset.partition import DataSource
@@ -52,12 +54,19 @@ def rss_of(pid: int) -> int:
 
 
 def write_delta(root: Path, *, total: int, rows: int) -> tuple[int, int]:
-    """Files of ``rows`` rows until they hold ``total`` bytes; (bytes, rows) written."""
+    """Files of ``rows`` rows until they hold ``total`` bytes; (bytes, rows) written. The first
+    file's size tells how many more to write side by side."""
+    root.mkdir(parents=True, exist_ok=True)
     written = files = 0
     while written < total:
-        (path,) = write_dataset(root, files=1, rows=rows, seed=1000 + files, prefix=f"d{files:05d}")
-        written += path.stat().st_size
-        files += 1
+        size = written // files if files else 0
+        more = max(1, math.ceil((total - written) / size)) if size else 1
+        paths = [root / f"d{files + i:05d}-00000.parquet" for i in range(more)]
+        seeds = [1000 + files + i for i in range(more)]
+        written += sum(
+            path.stat().st_size for path in write_files(paths, rows=rows, features=28, seeds=seeds)
+        )
+        files += more
     return written, files * rows
 
 

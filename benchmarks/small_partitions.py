@@ -47,7 +47,15 @@ import sklearn
 from sklearn.linear_model import SGDClassifier
 
 import distinc
-from benchmarks.common import Ratio, add_json_flag, local_client, median, paired_ratio, publish
+from benchmarks.common import (
+    Ratio,
+    add_json_flag,
+    in_processes,
+    local_client,
+    median,
+    paired_ratio,
+    publish,
+)
 from distinc.dataset.tasks import coalesce
 from distinc.trainers.batching import MEGABYTE
 
@@ -60,18 +68,22 @@ def write_layouts(root: Path, *, blocks: int, features: int) -> tuple[Path, Path
     small, large = root / "small", root / "large"
     small.mkdir(parents=True)
     large.mkdir(parents=True)
+    count = range(blocks)
+    in_processes(write_block, [small] * blocks, [large] * blocks, list(count), [features] * blocks)
+    return small, large
+
+
+def write_block(small: Path, large: Path, block: int, features: int) -> None:
     weights = np.random.default_rng(12345).normal(size=features)
     names = [f"f{j:02d}" for j in range(features)]
-    for block in range(blocks):
-        rng = np.random.default_rng(block)
-        x = rng.normal(size=(LARGE_ROWS, features))
-        label = (x @ weights + rng.normal(scale=0.7, size=LARGE_ROWS) > 0).astype("int64")
-        table = pa.table({**{n: x[:, j] for j, n in enumerate(names)}, "label": label})
-        pq.write_table(table, large / f"part-{block:05d}.parquet")
-        for piece in range(LARGE_ROWS // SMALL_ROWS):
-            chunk = table.slice(piece * SMALL_ROWS, SMALL_ROWS)
-            pq.write_table(chunk, small / f"part-{block:05d}-{piece:03d}.parquet")
-    return small, large
+    rng = np.random.default_rng(block)
+    x = rng.normal(size=(LARGE_ROWS, features))
+    label = (x @ weights + rng.normal(scale=0.7, size=LARGE_ROWS) > 0).astype("int64")
+    table = pa.table({**{n: x[:, j] for j, n in enumerate(names)}, "label": label})
+    pq.write_table(table, large / f"part-{block:05d}.parquet")
+    for piece in range(LARGE_ROWS // SMALL_ROWS):
+        chunk = table.slice(piece * SMALL_ROWS, SMALL_ROWS)
+        pq.write_table(chunk, small / f"part-{block:05d}-{piece:03d}.parquet")
 
 
 def learn(
