@@ -1,10 +1,11 @@
 """An estimator's refusals: the parameters ``partial_fit`` never takes, refused at ``init``, and
 what it refuses while training, told as one line naming the partitions.
 
-scikit-learn checks some parameters and data only when it fits (``class_weight="balanced"``
-or ``early_stopping`` with ``partial_fit``, negative counts for ``MultinomialNB``); its
-``ValueError`` would otherwise reach the user as an internal error with a stack trace, after
-the update had scanned the delta.
+scikit-learn checks some parameters and data only when it fits. The parameter values its
+``partial_fit`` never takes (``class_weight="balanced"``, ``early_stopping=True``) are known
+in advance, so a store that would fail every update is not created. What it refuses of the rows
+(negative counts for ``MultinomialNB``) is known only while training; its ``ValueError`` would
+otherwise reach the user as an internal error with a stack trace.
 """
 
 from __future__ import annotations
