@@ -68,8 +68,9 @@ def write_layouts(root: Path, *, blocks: int, features: int) -> tuple[Path, Path
     small, large = root / "small", root / "large"
     small.mkdir(parents=True)
     large.mkdir(parents=True)
-    count = range(blocks)
-    in_processes(write_block, [small] * blocks, [large] * blocks, list(count), [features] * blocks)
+    in_processes(
+        write_block, [small] * blocks, [large] * blocks, list(range(blocks)), [features] * blocks
+    )
     return small, large
 
 
