@@ -96,7 +96,7 @@ def test_errors_are_one_line_with_a_way_out(
     assert missing.returncode == 1
     assert missing.stderr.strip().splitlines() == [
         f"distinc: error: No distinc store at {store!r} (no spec.json); create one with "
-        "'distinc init'."
+        "'distinc init' (distinc.init() in Python)."
     ]
     bad_model = cli_init(store, data_dir, check=False, model="SGDClassifer")
     assert bad_model.returncode == 1 and "Unknown model 'SGDClassifer'" in bad_model.stderr

@@ -19,6 +19,7 @@ from distinc.exceptions import (
     LedgerFormatError,
     StoreExistsError,
     StoreNotFoundError,
+    VersionNotFoundError,
 )
 from distinc.ledger.entry import LedgerEntry, TrainedPartition
 from distinc.spec import ModelSpec
@@ -200,10 +201,13 @@ def test_garbage_collection_skips_files_that_other_runs_remove_meanwhile(
 
 def test_create_and_open_errors(tmp_path: Path) -> None:
     ModelStore.create(str(tmp_path / "s"), SPEC)
-    with pytest.raises(StoreExistsError):
+    # Each error names the way out for the command line and for Python.
+    with pytest.raises(StoreExistsError, match=r"'distinc update' \(distinc\.open\(\.\.\.\)"):
         ModelStore.create(str(tmp_path / "s"), SPEC)
-    with pytest.raises(StoreNotFoundError, match="distinc init"):
+    with pytest.raises(StoreNotFoundError, match=r"'distinc init' \(distinc\.init\(\) in Python"):
         ModelStore.open(str(tmp_path / "none"))
+    with pytest.raises(VersionNotFoundError, match=r"'distinc history' \(history\(\) in Python"):
+        ModelStore.open(str(tmp_path / "s")).entry(7)
 
 
 def test_store_works_on_an_fsspec_url() -> None:

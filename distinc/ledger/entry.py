@@ -139,7 +139,7 @@ class LedgerEntry:
         except (ValueError, UnicodeDecodeError) as exc:
             raise IntegrityError(
                 f"Ledger entry {where} is not valid JSON ({exc}); the store is damaged. Run "
-                "'distinc verify' and restore the file from a backup.",
+                "'distinc verify' (verify() in Python) and restore the file from a backup.",
                 where=where,
             ) from exc
         found = data.get("format") if isinstance(data, dict) else None
@@ -164,6 +164,6 @@ class LedgerEntry:
         except (KeyError, TypeError) as exc:
             raise IntegrityError(
                 f"Ledger entry {where} is incomplete or malformed ({exc}); the store is damaged. "
-                "Run 'distinc verify'.",
+                "Run 'distinc verify' (verify() in Python).",
                 where=where,
             ) from exc

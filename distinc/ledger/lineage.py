@@ -54,7 +54,7 @@ class Lineage:
             if entry is None:
                 raise IntegrityError(
                     f"Version {chain[-1].version} names parent {current}, which the ledger "
-                    "does not hold. Run 'distinc verify'.",
+                    "does not hold. Run 'distinc verify' (verify() in Python).",
                     version=current,
                 )
             chain.append(entry)

@@ -123,7 +123,7 @@ def render(data: ReportData) -> tuple[str, dict[str, bytes]]:
     else:
         sections.append(
             '<p class="note">No full retrain measured yet: run <code>distinc compare STORE '
-            "--holdout URL</code>.</p>"
+            "--holdout URL</code> (<code>compare(URL)</code> in Python).</p>"
         )
     metric = metric_plot(data)
     sections.append("<h2>Quality per version</h2>")
@@ -134,7 +134,7 @@ def render(data: ReportData) -> tuple[str, dict[str, bytes]]:
     else:
         sections.append(
             '<p class="note">No stored evaluations: run <code>distinc evaluate STORE --data '
-            "HOLDOUT</code>.</p>"
+            "HOLDOUT</code> (<code>evaluate(HOLDOUT)</code> in Python).</p>"
         )
     if data.versions:
         plots["rows.png"] = rows_plot(data)

@@ -101,8 +101,8 @@ class ModelStore:
             raise refused("the store", url, exc, option="store_options") from exc
         if exists:
             raise StoreExistsError(
-                f"A distinc store already exists at {url!r}; use 'distinc update' on it, or "
-                "choose another path.",
+                f"A distinc store already exists at {url!r}; update it with 'distinc update' "
+                "(distinc.open(...).update() in Python), or choose another path.",
                 store=url,
             )
         _refuse_occupied(files, url)
@@ -127,7 +127,8 @@ class ModelStore:
                     f"{url!r} is a file, not a distinc store; a store is a folder.", store=url
                 ) from exc
             raise StoreNotFoundError(
-                f"No distinc store at {url!r} (no {SPEC_NAME}); create one with 'distinc init'.",
+                f"No distinc store at {url!r} (no {SPEC_NAME}); create one with 'distinc init' "
+                "(distinc.init() in Python).",
                 store=url,
             ) from exc
         except access_errors() as exc:
@@ -150,8 +151,8 @@ class ModelStore:
             text = self.files.read(name)
         except FileNotFoundError as exc:
             raise VersionNotFoundError(
-                f"Version {version} does not exist in {self.url!r}; 'distinc history' lists "
-                "the versions.",
+                f"Version {version} does not exist in {self.url!r}; 'distinc history' "
+                "(history() in Python) lists the versions.",
                 version=version,
             ) from exc
         return self._parsed(version, text)
@@ -162,7 +163,7 @@ class ModelStore:
         if entry.version != version:
             raise IntegrityError(
                 f"Ledger entry {name} claims to be version {entry.version}; the store is "
-                "damaged. Run 'distinc verify'.",
+                "damaged. Run 'distinc verify' (verify() in Python).",
                 version=version,
             )
         self._entries[version] = entry
