@@ -18,6 +18,7 @@ import distinc
 from distinc.engine.heap import collections_paused
 from distinc.exceptions import (
     CorruptPartitionError,
+    DataError,
     InvalidValueError,
     PartitionChangedError,
     PartitionMissingError,
@@ -253,6 +254,29 @@ def test_an_update_leaves_older_objects_out_of_collections_only_while_it_runs(
     with pytest.raises(SchemaError):
         model.update(client=client)
     assert gc.get_freeze_count() == 0
+
+
+def test_planning_pauses_collections_and_resumes_them(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import distinc.engine.update as update_module
+
+    listing = update_module.list_files
+    collecting_while_listing: list[bool] = []
+
+    def listed(*args: Any, **kwargs: Any) -> Any:
+        collecting_while_listing.append(gc.isenabled())
+        return listing(*args, **kwargs)
+
+    monkeypatch.setattr(update_module, "list_files", listed)
+    assert gc.isenabled()
+    model = new_model(tmp_path, data_dir)
+    assert model.update(dry_run=True).plan.new
+    assert collecting_while_listing == [False] and gc.isenabled()
+    shutil.rmtree(data_dir)
+    with pytest.raises(DataError, match="No data at"):
+        model.update(dry_run=True)
+    assert collecting_while_listing == [False, False] and gc.isenabled()
 
 
 def test_collections_pause_until_the_last_paused_block_of_any_thread_ends() -> None:
