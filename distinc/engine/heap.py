@@ -1,5 +1,5 @@
-"""Garbage collection during a run: the driver's walks only the objects the run made, and a
-worker's pauses while it scans.
+"""Garbage collection during a run: the driver's walks only the objects the run made and pauses
+while planning, and a worker's pauses while it scans.
 
 An update of many partitions allocates hundreds of thousands of small objects on the driver
 (the listing, profiles, verdicts, ledger records), and CPython answers with full collections
@@ -7,7 +7,8 @@ that each walk every object of the process: with dask, distributed, pandas and s
 imported, 0.1-0.15 s a collection, and one or two in an update of 10,000 partitions. The
 objects that exist when a run starts are frozen (``gc.freeze``) until it ends, so those
 collections walk only the run's own; afterwards they are back in the oldest generation and
-collected as ever.
+collected as ever. Planning, which makes a few such objects per listed file (the ledger's
+records and the listing, none in a cycle), pauses collections while it runs.
 
 A worker scanning thousands of small files makes a dozen small objects per file (its profile,
 label counts, sample and batch), all alive until admitted or fitted: about 70 young-generation
